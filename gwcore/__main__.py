@@ -1,0 +1,4 @@
+"""`python -m gwcore` runs the command line."""
+from gwcore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The `gwcore` command line: run, check, reload, stop, version."""
+import argparse
+import sys
+
+from gwcore import __version__
+
+
+def version_line() -> str:
+    from gwcore import fastpath
+    return f"gwcore {__version__} fastpath={fastpath.IMPLEMENTATION} python={sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def cmd_version(args) -> int:
+    print(version_line())
+    return 0
+
+
+def cmd_check(args) -> int:
+    from gwcore.config import ConfigError, load_plan
+    try:
+        plan = load_plan(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{args.config}: invalid, {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    print(f"{args.config}: valid; {plan.summary()}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from gwcore.supervisor.arbiter import run_from_cli
+    return run_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gwcore", description="A fast, self-hosted API gateway.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve the gateway")
+    run.add_argument("--config", required=True, help="YAML or JSON config file")
+    run.add_argument("--workers", help="number of worker processes, or auto")
+    run.add_argument("--listen", help="HOST:PORT to listen on (beats the config file)")
+    run.add_argument("--pidfile", help="write the supervisor's pid here")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate a config file; exit 1 listing every problem")
+    check.add_argument("--config", required=True)
+    check.set_defaults(func=cmd_check)
+
+    version = sub.add_parser("version", help="print the version, fast path and Python")
+    version.set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,237 @@
+"""The immutable runtime Plan compiled from a validated config: routes, backends, pipelines."""
+import hashlib
+import hmac
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+from urllib.parse import urlsplit
+
+from gwcore import fastpath
+from gwcore.config.references import api_prefix
+from gwcore.policies.base import BASE, SECTIONS
+
+# Subscription keys are looked up by a keyed digest, so the dict lookup leaks nothing
+# useful about the key; the final check is hmac.compare_digest. The secret is per process.
+_KEY_SECRET = os.urandom(32)
+
+
+def key_digest(key: str) -> bytes:
+    return hmac.new(_KEY_SECRET, key.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The flat statement lists of one operation for one product (or none), `base` expanded."""
+
+    inbound: tuple = ()
+    backend: tuple = ()
+    outbound: tuple = ()
+    on_error: tuple = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    url: str
+    scheme: str
+    host: str
+    port: int
+    base_path: str      # "/api" or "" (never ends with /)
+    host_header: bytes  # "h:p" or "h" when the port is the scheme's default
+    weight: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class BackendPlan:
+    name: str
+    members: tuple
+    load_balancing: str
+    timeout: float
+    connect_timeout: float
+    max_idle_connections: int
+    idle_timeout: float
+
+
+@dataclass(frozen=True, eq=False)
+class OperationPlan:
+    id: str
+    method: str
+    url_template: str
+    api: "ApiPlan" = field(repr=False, default=None)
+    pipelines: dict = field(repr=False, default_factory=dict)  # product name or None -> Pipeline
+
+    def pipeline(self, product: Optional[str]) -> Pipeline:
+        return self.pipelines[product]
+
+
+@dataclass(frozen=True, eq=False)
+class ApiPlan:
+    name: str
+    path: str
+    backend: Optional[BackendPlan]
+    subscription_required: bool
+    key_header: str          # lower-case
+    key_query: str
+    products: tuple          # names of products containing this API
+    open_product: Optional[str]
+    version: Optional[str]
+    revision: int
+    operations: dict = field(default_factory=dict)   # id -> OperationPlan
+
+
+@dataclass(frozen=True)
+class SubscriptionPlan:
+    name: str
+    scope: str               # "all" | "product" | "api"
+    target: Optional[str]
+    active: bool
+    digests: tuple
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Everything a worker needs to serve, built once per config load and never changed."""
+
+    source: str
+    generation: int
+    loaded_at: float
+    config: object = field(repr=False)
+    settings: object = field(repr=False)
+    router: object = field(repr=False)
+    apis: dict = field(repr=False)
+    backends: dict = field(repr=False)
+    products: dict = field(repr=False)
+    subscriptions: dict = field(repr=False)
+    _by_digest: dict = field(repr=False)
+
+    def match(self, method: str, path: str, query: str = "", headers=None):
+        """(ApiPlan, OperationPlan, params, rest) or None."""
+        return self.router.match(method, path, query, headers)
+
+    def find_subscription(self, key: str) -> Optional[SubscriptionPlan]:
+        """The subscription owning `key`, compared in constant time; None if no such key."""
+        digest = key_digest(key)
+        sub = self._by_digest.get(digest)
+        if sub is None or not any(hmac.compare_digest(digest, d) for d in sub.digests):
+            return None
+        return sub
+
+    def summary(self) -> str:
+        ops = sum(len(a.operations) for a in self.apis.values())
+        return (f"{len(self.apis)} APIs, {ops} operations, {len(self.products)} products, "
+                f"{len(self.subscriptions)} subscriptions, {len(self.backends)} backends")
+
+
+def compile_plan(config, policies: dict, source: str, generation: int = 1) -> Plan:
+    """Build the Plan. `policies` maps scope keys to parsed sections:
+    ("global",), ("product", name), ("api", name), ("operation", api, index)."""
+    backends = {name: _backend(name, b) for name, b in config.backends.items()}
+    products_of = {}
+    for pname, product in config.products.items():
+        for api in dict.fromkeys(product.apis):
+            products_of.setdefault(api, []).append(pname)
+    apis = {}
+    specs = []
+    global_sections = policies.get(("global",), {})
+    # (path, version) of revisions one of which says `current: true`: the others are not current
+    declared = {_revision_group(api) for api in config.apis.values() if api.current}
+    for name, api in config.apis.items():
+        in_products = tuple(products_of.get(name, ()))
+        open_product = next((p for p in in_products if not config.products[p].subscription_required), None)
+        plan_api = ApiPlan(
+            name=name, path=api.path, backend=backends.get(api.backend) if api.backend else None,
+            subscription_required=api.subscription_required,
+            key_header=api.subscription_key_header.lower(), key_query=api.subscription_key_query,
+            products=in_products, open_product=open_product, version=api.version, revision=api.revision,
+        )
+        api_sections = policies.get(("api", name), {})
+        operations = list(enumerate(api.operations)) or [(None, None)]
+        route_ops = []
+        for index, op in operations:
+            op_sections = policies.get(("operation", name, index), {}) if op is not None else {}
+            pipelines = {}
+            for product in (None,) + in_products:
+                chain = [global_sections]
+                if product is not None:
+                    chain.append(policies.get(("product", product), {}))
+                chain += [api_sections, op_sections]
+                pipelines[product] = _pipeline(chain)
+            if op is None:  # no operations listed: every method and path
+                plan_op = OperationPlan("*", "*", "/*", plan_api, pipelines)
+            else:
+                plan_op = OperationPlan(op.id, op.method, op.url_template, plan_api, pipelines)
+            plan_api.operations[plan_op.id] = plan_op
+            route_ops.append((plan_op, plan_op.method, plan_op.url_template))
+        apis[name] = plan_api
+        scheme = api.version_scheme if api.version_scheme in ("header", "query") else None
+        version_name = api.version_header if scheme == "header" else api.version_query
+        current = api.current if api.current is not None else _revision_group(api) not in declared
+        specs.append((plan_api, list(api_prefix(api)), scheme, api.version if scheme else None,
+                      version_name, api.revision, current, route_ops))
+    subscriptions = {}
+    by_digest = {}
+    for name, sub in config.subscriptions.items():
+        kind, _, target = sub.scope.partition(":")
+        keys = [k for k in (sub.primary_key, sub.secondary_key) if k]
+        digests = tuple(key_digest(k) for k in keys)
+        plan_sub = SubscriptionPlan(name, kind, target or None, sub.state == "active", digests)
+        subscriptions[name] = plan_sub
+        for digest in digests:
+            by_digest[digest] = plan_sub
+    return Plan(
+        source=source, generation=generation, loaded_at=time.time(), config=config,
+        settings=config.gateway, router=fastpath.Router(specs), apis=apis, backends=backends,
+        products=dict(config.products), subscriptions=subscriptions, _by_digest=by_digest,
+    )
+
+
+def _revision_group(api) -> tuple:
+    """The APIs that are revisions of one another share this: path (with a path version) and version."""
+    return api_prefix(api), api.version if api.version_scheme in ("header", "query") else None
+
+
+def expand_base(chain: list, section: str) -> tuple:
+    """Statements of `section` across scopes (broad to narrow): each scope's `base` stands
+    for its parent's result; a scope that does not define the section inherits it whole."""
+    result: tuple = ()
+    for scope in chain:
+        statements = scope.get(section)
+        if statements is None:
+            continue
+        expanded = []
+        for statement in statements:
+            if statement is BASE:
+                expanded.extend(result)
+            else:
+                expanded.append(statement)
+        result = tuple(expanded)
+    return result
+
+
+def _pipeline(chain: list) -> Pipeline:
+    return Pipeline(**{s.replace("-", "_"): expand_base(chain, s) for s in SECTIONS})
+
+
+def _backend(name: str, backend) -> BackendPlan:
+    if backend.members:
+        members = [(m.url, m.weight, m.priority) for m in backend.members]
+    else:
+        members = [(backend.url, 1, 1)]
+    return BackendPlan(
+        name=name, members=tuple(_member(*m) for m in members),
+        load_balancing=backend.load_balancing, timeout=backend.timeout,
+        connect_timeout=backend.connect_timeout, max_idle_connections=backend.max_idle_connections,
+        idle_timeout=backend.idle_timeout,
+    )
+
+
+def _member(url: str, weight: int, priority: int) -> Member:
+    parts = urlsplit(url)
+    default_port = 443 if parts.scheme == "https" else 80
+    port = default_port if parts.port is None else parts.port
+    host = parts.hostname
+    shown = f"[{host}]" if ":" in host else host
+    host_header = shown if port == default_port else f"{shown}:{port}"
+    return Member(url=url, scheme=parts.scheme, host=host, port=port, base_path=parts.path.rstrip("/"),
+                  host_header=host_header.encode("ascii"), weight=weight, priority=priority)

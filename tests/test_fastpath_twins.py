@@ -1,0 +1,170 @@
+"""The two fast path twins give identical answers to the same random input; fastpath.py picks C."""
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gwcore._fastpath_py as py_twin
+
+# Modest example counts: the whole fast path suite stays at a few seconds.
+FEW = settings(max_examples=200, deadline=None)
+
+
+@pytest.fixture(scope="module")
+def c_twin():
+    """The C twin; skipped (as conftest's `_twin` does) only in a pure-Python build."""
+    try:
+        return importlib.import_module("gwcore._fastpath")
+    except ImportError:
+        if os.environ.get("GW_NO_EXTENSIONS"):
+            pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
+        raise
+
+
+def outcome(function, *args):
+    """What a call did, comparable across twins: its result, or its exception's type and text."""
+    try:
+        return "returned", function(*args)
+    except Exception as exc:  # both twins must fail the same way, too
+        return "raised", type(exc).__name__, str(exc)
+
+
+def test_same_public_api(c_twin):
+    assert c_twin.__all__ == py_twin.__all__
+    assert c_twin.HOP_BY_HOP == py_twin.HOP_BY_HOP
+    assert issubclass(c_twin.PathError, ValueError)
+
+
+# ---------------------------------------------------------------- normalize_path
+
+# Mostly the pieces that steer normalisation, so escapes, dot segments and slashes meet
+# often; then plain path characters, any ASCII (controls, refused ones), rarely non-ASCII.
+PATH_PIECES = st.one_of(
+    st.sampled_from(list("//..%;2eEfF5cC0aA7~") + ["%2e", "%2E", "%2f", "%5C", "%00", "%7e", "%41", "%e9", "..", "/..", "/."]),
+    st.sampled_from(list("abcxyz-_:@;=,")),
+    st.characters(max_codepoint=0x7F),
+)
+PATHS = st.lists(PATH_PIECES, max_size=24).map("".join)
+
+
+@FEW
+@given(path=PATHS, leading_slash=st.booleans(), as_bytes=st.booleans(),
+       non_ascii=st.one_of(st.none(), st.none(), st.none(), st.characters(min_codepoint=0x80, max_codepoint=0x2FF)))
+def test_normalize_path_twins_agree(c_twin, path, leading_slash, as_bytes, non_ascii):
+    if non_ascii is not None:
+        path = path[:len(path) // 2] + non_ascii + path[len(path) // 2:]
+    if leading_slash:
+        path = "/" + path
+    arg = path.encode("utf-8") if as_bytes else path
+    expected = outcome(py_twin.normalize_path, arg)
+    assert outcome(c_twin.normalize_path, arg) == expected
+    if expected[0] == "returned":   # canonical stays canonical, in both
+        assert outcome(c_twin.normalize_path, expected[1]) == ("returned", expected[1])
+
+
+# ---------------------------------------------------------------- Router.match
+
+SEGMENTS = st.sampled_from(["a", "b", "A", "items", "Items", "v1", "v2"])
+TEMPLATE_SEGMENTS = st.sampled_from(["a", "b", "items", "Items", "{id}", "{name}", "*", "x"])
+METHODS = st.sampled_from(["GET", "POST", "*"])
+VERSIONS = st.sampled_from([None, "v1", "v2"])
+
+
+@st.composite
+def route_specs(draw):
+    specs = []
+    for number in range(draw(st.integers(0, 6))):
+        prefix = draw(st.lists(SEGMENTS, max_size=3))
+        ops = []
+        for index in range(draw(st.integers(0, 4))):
+            template = "/" + "/".join(draw(st.lists(TEMPLATE_SEGMENTS, max_size=4)))
+            ops.append((f"op{number}.{index}", draw(METHODS), template))
+        if not ops:     # the compiler's stand-in for an API without operations
+            ops = [(f"op{number}.all", "*", "/*")]
+        scheme = draw(st.sampled_from([None, None, "header", "query"]))
+        version = draw(VERSIONS) if scheme else None
+        name = "Api-Version" if scheme == "header" else "api-version"
+        specs.append((f"api{number}", prefix, scheme, version, name,
+                      draw(st.integers(1, 3)), draw(st.booleans()), ops))
+    return specs
+
+
+@st.composite
+def request_paths(draw, specs):
+    """Mostly a path under one of the APIs (so operations get matched), else anything."""
+    segments = []
+    if specs and draw(st.integers(0, 4)):
+        spec = draw(st.sampled_from(specs))
+        segments = list(spec[1])
+        if segments and draw(st.booleans()):
+            segments[-1] += draw(st.sampled_from([";rev=1", ";rev=2", ";rev=3", ";rev=x", ";v=1"]))
+        template = [s for s in draw(st.sampled_from(spec[7]))[2].split("/") if s]
+        for index, segment in enumerate(template):     # one of its operations, filled in
+            if segment.startswith("{"):
+                segment = draw(st.sampled_from(["42", "a", "Items"]))
+            elif segment == "*" and index == len(template) - 1:
+                segment = draw(st.sampled_from(["", "x", "x/y"]))
+            segments.append(segment)
+    if not segments or not draw(st.integers(0, 3)):
+        segments += draw(st.lists(st.one_of(
+            SEGMENTS, st.sampled_from(["", "42", "x", "X", "*", "{id}", "a;rev=2", "b;rev=x", "a;v=1"])),
+            max_size=3))
+    path = "/" + "/".join(segments)
+    return path if draw(st.integers(0, 9)) else path.lstrip("/")
+
+
+@st.composite
+def tables_and_paths(draw):
+    specs = draw(route_specs())
+    return specs, draw(request_paths(specs))
+
+
+@FEW
+@given(table=tables_and_paths(), method=st.sampled_from(["GET", "POST", "PUT"]),
+       query=st.sampled_from(["", "api-version=v1", "x=1&api-version=v2", "api-version=", "api-version=v9"]),
+       headers=st.sampled_from([None, {}, {"api-version": "v1"}, {"api-version": "v2"}, {"api-version": ""}]))
+def test_router_match_twins_agree(c_twin, table, method, query, headers):
+    specs, path = table
+    expected = outcome(py_twin.Router(specs).match, method, path, query, headers)
+    assert outcome(c_twin.Router(specs).match, method, path, query, headers) == expected
+
+
+# ---------------------------------------------------------------- head rewriting
+
+NAMES = st.sampled_from([b"connection", b"keep-alive", b"te", b"x-a", b"x-b", b"host", b"upgrade", b"X-A"])
+VALUES = st.sampled_from([b"", b"1", b"x-a", b"X-B, te", b"close", b" x-a ,, host"])
+
+
+@FEW
+@given(headers=st.lists(st.tuples(NAMES, VALUES), max_size=8))
+def test_head_twins_agree(c_twin, headers):
+    assert c_twin.strip_hop_by_hop(headers) == py_twin.strip_hop_by_hop(headers)
+    assert (c_twin.serialize_request_head(b"GET", b"/x", headers)
+            == py_twin.serialize_request_head(b"GET", b"/x", headers))
+
+
+# ---------------------------------------------------------------- the chooser
+
+def _implementation(no_extensions, cwd):
+    """fastpath.IMPLEMENTATION in a fresh interpreter (the variable is read at import)."""
+    env = {k: v for k, v in os.environ.items() if k != "GW_NO_EXTENSIONS"}
+    if no_extensions:
+        env["GW_NO_EXTENSIONS"] = "1"
+    # cwd away from the source tree: import the installed gwcore, as the tests do
+    done = subprocess.run([sys.executable, "-c", "from gwcore import fastpath; print(fastpath.IMPLEMENTATION)"],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip()
+
+
+def test_chooser_takes_python_twin_when_told(tmp_path):
+    assert _implementation(True, tmp_path) == "py"
+
+
+def test_chooser_takes_c_twin_by_default(tmp_path):
+    if os.environ.get("GW_NO_EXTENSIONS"):
+        pytest.skip("pure-Python build (GW_NO_EXTENSIONS=1): no C twin to choose")
+    assert _implementation(False, tmp_path) == "c"
