@@ -1,0 +1,27 @@
+"""set-header: set, append, skip or delete a request or response header."""
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from gwcore.policies import policy
+from gwcore.policies.base import PolicyConfig, Value
+
+
+def as_list(value):
+    """`value: a` and `value: [a, b]` both mean a list of values (repeated <value> elements)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+Values = Annotated[tuple[Value, ...], BeforeValidator(as_list)]
+
+
+@policy("set-header", sections=frozenset({"inbound", "outbound", "backend"}))
+class SetHeader(PolicyConfig):
+    """Sets a header of the request (inbound, backend) or the response (outbound, on-error)."""
+
+    name: str = Field(description="Header name.")
+    exists_action: Literal["override", "skip", "append", "delete"] = Field(
+        "override", description="What to do when the header is already present.")
+    value: Values = Field((), description="Value or values; literal, {{named value}} or @(expression).")

@@ -1,0 +1,72 @@
+"""ip-filter: addresses and ranges, IPv4 and IPv6, checked at load."""
+import pytest
+
+
+def test_loads_ipv4_and_ipv6(policies):
+    ip_filter = policies.statement("""
+        - ip-filter:
+            action: allow
+            address: [13.66.201.169, '2001:db8::1']
+            address-range:
+              - {from: 13.66.140.128, to: 13.66.140.143}
+              - {from: '2001:db8::', to: '2001:db8::ffff'}
+    """)
+    assert ip_filter.action == "allow"
+    assert ip_filter.address == ("13.66.201.169", "2001:db8::1")
+    assert [(r.from_, r.to) for r in ip_filter.address_range] == [
+        ("13.66.140.128", "13.66.140.143"), ("2001:db8::", "2001:db8::ffff")]
+
+
+def test_single_address_and_normalised_ipv6(policies):
+    ip_filter = policies.statement("- ip-filter: {action: forbid, address: '2001:DB8:0::1'}")
+    assert ip_filter.address == ("2001:db8::1",)
+
+
+def test_needs_an_address(policies):
+    found = policies.error("- ip-filter: {action: allow}  # <-")
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.ip-filter")
+    assert found.message == "ip-filter needs at least one address or address-range"
+
+
+def test_cidr_gets_a_hint(policies):
+    found = policies.error("""
+        - ip-filter:
+            action: allow
+            address:
+              - 10.0.0.0/8  # <-
+    """)
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.ip-filter.address[0]")
+    assert found.message == "'10.0.0.0/8' is not an IPv4 or IPv6 address; write a range with address-range: {from, to}"
+
+
+@pytest.mark.parametrize("start, end, message", [
+    ("10.0.0.9", "10.0.0.1", "from 10.0.0.9 comes after to 10.0.0.1; swap them"),
+    ("10.0.0.1", "'::1'", "from 10.0.0.1 and to ::1 must both be IPv4 or both be IPv6"),
+])
+def test_bad_ranges(policies, start, end, message):
+    found = policies.error(f"""
+        - ip-filter:
+            action: allow
+            address-range:
+              - {{from: {start}, to: {end}}}  # <-
+    """)
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.ip-filter.address-range[0]")
+    assert found.message == message
+
+
+def test_bad_range_address(policies):
+    found = policies.error("""
+        - ip-filter:
+            action: allow
+            address-range:
+              - from: 10.0.0.300  # <-
+                to: 10.0.1.1
+    """)
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.ip-filter.address-range[0].from")
+    assert found.message == "'10.0.0.300' is not an IPv4 or IPv6 address"
+
+
+def test_action_enum(policies):
+    found = policies.error("- ip-filter: {action: deny, address: 1.2.3.4}  # <-")
+    assert found.path == f"{policies.at()}.ip-filter.action"
+    assert found.message == "Input should be 'allow' or 'forbid'"
