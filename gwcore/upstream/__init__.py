@@ -1,0 +1,1 @@
+"""Upstream side: keep-alive connection pools to backend members, balancing, timeouts."""

@@ -1,0 +1,159 @@
+"""One keep-alive HTTP/1.1 connection to a backend member, parsed with httptools."""
+import asyncio
+
+import httptools
+
+from gwcore.fastpath import HOP_BY_HOP
+
+# Callbacks of the exchange that owns the connection while a request is in flight:
+#   upstream_headers(status, headers), upstream_body(chunk), upstream_complete(keep_alive),
+#   upstream_failed(reason, got_bytes), upstream_flush(), pause/resume of the client side.
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """A connection lent by an UpstreamPool to one exchange at a time."""
+
+    __slots__ = (
+        # per-connection state
+        "pool", "transport", "parser", "closed", "reused", "write_paused", "idle_since",
+        # per-response state
+        "exchange", "headers", "got_bytes", "content_lengths", "chunked", "head_request",
+        "connection_tokens", "interim",
+    )
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.transport = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.reused = False
+        self.write_paused = False
+        self.idle_since = 0.0
+        self.exchange = None
+        self._reset()
+
+    def _reset(self):
+        self.headers = []           # end-to-end headers only: hop-by-hop ones never get here
+        self.got_bytes = False
+        self.content_lengths = 0
+        self.chunked = False
+        self.head_request = False
+        self.connection_tokens = None
+        self.interim = False
+
+    # -------------------------------------------------- lending
+
+    def attach(self, exchange, head_request: bool) -> None:
+        self.exchange = exchange
+        self._reset()
+        self.head_request = head_request
+
+    def write(self, data) -> None:
+        self.transport.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self.exchange = None
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -------------------------------------------------- asyncio.Protocol
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        exchange = self.exchange
+        if exchange is None:  # bytes nobody asked for: the connection cannot be trusted
+            self.close()
+            return
+        self.got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.exchange = None
+            self.close()
+            exchange.upstream_failed("malformed", True)
+            return
+        if self.exchange is exchange:
+            exchange.upstream_flush()
+
+    def eof_received(self):
+        return False
+
+    def connection_lost(self, exc):
+        self.closed = True
+        exchange = self.exchange
+        self.exchange = None
+        self.pool.forget(self)
+        if exchange is not None:
+            exchange.upstream_failed("closed", self.got_bytes)
+
+    def pause_writing(self):
+        self.write_paused = True
+        if self.exchange is not None:
+            self.exchange.upstream_write_paused()
+
+    def resume_writing(self):
+        self.write_paused = False
+        if self.exchange is not None:
+            self.exchange.upstream_write_resumed()
+
+    # -------------------------------------------------- httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes):
+        name = name.lower()
+        if name in HOP_BY_HOP:
+            if name == b"transfer-encoding":
+                self.chunked = True
+            elif name == b"connection":
+                self.connection_tokens = value
+            return
+        if name == b"content-length":
+            self.content_lengths += 1
+        self.headers.append((name, value))
+
+    def on_headers_complete(self):
+        # Ambiguous framing must never reach the client: treat it as a broken backend.
+        if self.content_lengths > 1 or (self.content_lengths and self.chunked):
+            raise httptools.HttpParserError("ambiguous response framing")
+        status = self.parser.get_status_code()
+        if status < 200:  # 1xx interim answers (103 Early Hints, a stray 100) are not passed on
+            self.interim = True
+            return
+        headers = self.headers
+        if self.connection_tokens is not None:
+            named = {t.strip().lower() for t in self.connection_tokens.split(b",")}
+            headers = [h for h in headers if h[0] not in named]
+        self.exchange.upstream_headers(status, headers)
+        if self.head_request:
+            # httptools cannot be told that a HEAD response has no body: finish it here and
+            # give the next response a fresh parser.
+            self._finish(self.parser.should_keep_alive())
+            self.parser = httptools.HttpResponseParser(self)
+
+    def on_body(self, body: bytes):
+        if self.exchange is not None:
+            self.exchange.upstream_body(body)
+
+    def on_message_complete(self):
+        if self.interim:
+            self.interim = False
+            self.headers = []
+            self.content_lengths = 0
+            self.chunked = False
+            self.connection_tokens = None
+            return
+        if self.exchange is not None and not self.head_request:
+            self._finish(self.parser.should_keep_alive())
+
+    def _finish(self, keep_alive: bool):
+        exchange = self.exchange
+        self.exchange = None
+        exchange.upstream_complete(keep_alive)

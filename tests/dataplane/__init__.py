@@ -1,0 +1,1 @@
+"""End-to-end tests of the data plane: real gateway processes, a raw-socket origin, real sockets."""

@@ -1,0 +1,1 @@
+"""The worker process: listener, HTTP protocol, exchanges, drain (installed as gwcore.workers)."""

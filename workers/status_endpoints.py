@@ -1,0 +1,47 @@
+"""The APIM self-hosted gateway's status endpoints, answered by every worker on the listener."""
+import time
+from datetime import datetime, timezone
+
+import orjson
+
+from gwcore import __version__
+
+HEALTH = "/status-0123456789abcdef"
+INTERNAL = "/internal/status"
+PATHS = frozenset([HEALTH, INTERNAL])
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def unhealthy_reasons(worker, plan) -> list:
+    """Why this worker cannot serve; empty when it can."""
+    reasons = []
+    if plan is None:
+        reasons.append("no valid configuration loaded")
+    reasons.extend(worker.health_problems())
+    return reasons
+
+
+def answer(path: str, worker, plan):
+    """(status, JSON body, extra headers) for one of PATHS."""
+    now = time.time()
+    if path == HEALTH:
+        reasons = unhealthy_reasons(worker, plan)
+        if reasons:
+            body = {"status": "Unhealthy", "timestamp": iso(now), "reasons": reasons}
+            return 503, orjson.dumps(body), ((b"cache-control", b"no-store"),)
+        return 200, orjson.dumps({"status": "Healthy", "timestamp": iso(now)}), ((b"cache-control", b"no-store"),)
+    body = {
+        "status": "Running" if not worker.draining else "Stopping",
+        "version": __version__,
+        "configurationStatus": worker.configuration_status,
+        "lastConfigurationUpdate": iso(plan.loaded_at),
+        "connectedToManagementPlane": False,   # gwcore is configured from files, not a cloud plane
+        "uptimeSeconds": int(now - worker.started_at),
+        "configurationGeneration": plan.generation,
+        "configurationSource": plan.source,
+        "worker": worker.pid,
+    }
+    return 200, orjson.dumps(body), ((b"cache-control", b"no-store"),)
