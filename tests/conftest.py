@@ -5,6 +5,8 @@ import socket
 
 import pytest
 
+from harness import Origin
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -37,3 +39,11 @@ def write_config(tmp_path):
         path.write_text(text)
         return str(path)
     return write
+
+
+@pytest.fixture(scope="session")
+def origin(tmp_path_factory):
+    """The recording origin (dataplane/origin.py), shared by every end-to-end test."""
+    o = Origin(tmp_path_factory.mktemp("origin"))
+    yield o
+    o.stop()

@@ -156,7 +156,7 @@ def test_json_config_problem_has_its_line(write_config):
     line = next(n for n, l in enumerate(text.splitlines(), 1) if '"colour"' in l)
     assert (problem["file"], int(problem["line"]), problem["col"]) == (path, line, "11")
     assert problem["path"] == "apis.a.operations[1].colour"
-    assert problem["message"] == "unknown key; known keys: id, method, policies, url_template"
+    assert problem["message"] == "unknown key; known keys: id, method, policies, responses, url_template"
 
 
 def test_json_indented_with_tabs(write_config):

@@ -1,40 +1,29 @@
-"""One request/response cycle: route, rewrite, forward through the pool, stream the answer back.
+"""One request/response cycle: parse, route, check the key, run the policies or forward directly.
 
 Driven entirely by callbacks (client parser, upstream parser); nothing here awaits except
-opening a new upstream connection, which is the only place a Task is created.
+opening a new upstream connection and policy steps that wait on something.
 """
 import re
-from time import perf_counter
+from time import perf_counter, time
+from urllib.parse import unquote_plus
 
 from gwcore.fastpath import HOP_BY_HOP, PathError, normalize_path
-from gwcore.upstream.pool import ConnectFailed
+from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
+from gwcore.pipeline.errors import PolicyError
+from gwcore.pipeline.runner import DONE, ON_ERROR, Run
+from gwcore.pipeline.subscriptions import authorize
 from gwcore.workers import replies, status_endpoints
-from gwcore.workers.flow_control import PEER_FULL, PENDING_BODY
+from gwcore.workers.flow_control import PENDING_BODY
+from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
 
-BODY_NONE, BODY_LENGTH, BODY_CHUNKED = 0, 1, 2
 # Request headers that need a look as they arrive; everything else is only collected.
 H_HOST, H_LENGTH, H_TE, H_EXPECT, H_CONNECTION, H_XFF, H_REQUEST_ID = range(7)
 SPECIAL_HEADERS = {b"host": H_HOST, b"content-length": H_LENGTH, b"transfer-encoding": H_TE,
                    b"expect": H_EXPECT, b"connection": H_CONNECTION, b"x-forwarded-for": H_XFF}
-OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE = 0, 1, 2, 3
-IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])
 # Headers the gateway sets itself on the way to the backend; the client's copies are dropped.
 REPLACED = frozenset([b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"expect",
                       b"content-length"])
-PENDING_HIGH_WATER = 256 * 1024
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-def build_request_head(method: bytes, target: bytes, headers: list, skip: frozenset, extra: list) -> bytes:
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        if name not in skip:
-            parts += (name, b": ", value, b"\r\n")
-    for name, value in extra:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
 
 
 def skip_set(request_id_header: bytes) -> frozenset:
@@ -42,7 +31,7 @@ def skip_set(request_id_header: bytes) -> frozenset:
     return HOP_BY_HOP | REPLACED | {request_id_header}
 
 
-class Exchange:
+class Exchange(Forwarding):
     """Per-request state; the connection (HttpProtocol) owns the per-connection state."""
 
     __slots__ = (
@@ -51,13 +40,14 @@ class Exchange:
         "url", "headers", "method", "version", "keep_alive", "host", "host_count", "cl_count",
         "content_length", "te", "te_count", "expect", "header_bytes", "body_mode", "body_received",
         "connection_tokens", "forwarded_for",
-        "request_complete", "pending", "pending_bytes",
-        # routing
-        "plan", "api", "operation", "params", "path", "request_id", "t0",
+        "request_complete", "pending", "pending_bytes", "buffering_request", "streaming_body",
+        # routing and policies
+        "plan", "api", "operation", "params", "path", "request_id", "t0", "program", "ctx", "run",
         # upstream
         "pool", "upstream", "head", "timeout", "upstream_deadline", "retried", "connecting", "t_upstream",
+        "forwarded",
         # response
-        "status", "out", "out_mode", "response_started", "done",
+        "status", "out", "out_mode", "held", "response_started", "done",
     )
 
     def __init__(self, conn):
@@ -83,6 +73,8 @@ class Exchange:
         self.request_complete = False
         self.pending = None
         self.pending_bytes = 0
+        self.buffering_request = False
+        self.streaming_body = False
         self.plan = None
         self.api = None
         self.operation = None
@@ -90,6 +82,9 @@ class Exchange:
         self.path = ""
         self.request_id = b""
         self.t0 = 0.0
+        self.program = None
+        self.ctx = None
+        self.run = None
         self.pool = None
         self.upstream = None
         self.head = b""
@@ -98,9 +93,11 @@ class Exchange:
         self.retried = False
         self.connecting = None
         self.t_upstream = 0.0
+        self.forwarded = False
         self.status = 0
         self.out = []
         self.out_mode = OUT_NONE
+        self.held = None
         self.response_started = False
         self.done = False
 
@@ -164,7 +161,7 @@ class Exchange:
         self.keep_alive = parser.should_keep_alive()
         return None
 
-    # ------------------------------------------------------------ routing and forwarding
+    # ------------------------------------------------------------ routing, the key, the pipeline
 
     def start(self):
         """Called when it is this request's turn on its connection (answers go in order)."""
@@ -185,213 +182,81 @@ class Exchange:
         if match is None:
             return self.reply(404, replies.NOT_FOUND)
         self.api, self.operation, self.params, rest = match
-        backend = self.api.backend
-        if backend is None:
-            return self.reply(500, "Backend service URL is not defined")
-        self.timeout = backend.timeout
-        self.pool = pool = worker.upstreams.backend_set(backend.name).choose()
-        target = (pool.member.base_path + rest or "/").encode("ascii")
-        if query:
-            target += b"?" + query
-        self.head = self.build_head(target, pool.member.host_header)
-        if self.expect and not self.request_complete and self.body_received == 0:
-            self.conn.transport.write(CONTINUE)
-        conn = pool.acquire_idle()
-        if conn is not None:
-            self.attach(conn)
-        else:
-            self.connecting = worker.loop.create_task(self.connect())
-
-    def build_head(self, target: bytes, host_header: bytes) -> bytes:
-        """The upstream request head: the client's headers less hop-by-hop ones and those the
-        gateway sets itself, then Host, X-Forwarded-*, the request id and the body framing."""
-        worker = self.worker
-        skip = worker.skip_request_headers
-        if self.connection_tokens:
-            skip = skip.union(self.connection_tokens)
+        api = self.api
+        key, query = self.take_key(api, query)
         if not self.request_id:
             self.request_id = worker.new_request_id()
-        peer = self.conn.peer
-        extra = [
-            (b"host", host_header),
-            (b"x-forwarded-for", peer if self.forwarded_for is None else self.forwarded_for + b", " + peer),
-            (b"x-forwarded-proto", worker.scheme),
-            (b"x-forwarded-host", self.host),
-            (worker.request_id_header, self.request_id),
-        ]
-        if self.body_mode == BODY_CHUNKED:
-            extra.append((b"transfer-encoding", b"chunked"))
-        elif self.content_length >= 0:
-            extra.append((b"content-length", b"%d" % self.content_length))
-        return build_request_head(self.method, target, self.headers, skip, extra)
-
-    async def connect(self):
         try:
-            conn = await self.pool.connect()
-        except ConnectFailed as exc:
-            self.connecting = None
-            if not self.done:
-                if exc.reason == "timeout":
-                    self.reply(504, replies.BACKEND_TIMEOUT)
+            subscription, product = authorize(plan, api, key)
+        except PolicyError as error:
+            pipeline = self.operation.pipelines[None]
+            if pipeline.program is None or not pipeline.program.sections[ON_ERROR]:
+                return self.reply(error.status, error.message)
+            self.begin(pipeline, None, None, None, rest, query)
+            return self.run.fail(error)
+        pipeline = self.operation.pipelines[product]
+        if pipeline.plain:
+            return self.forward_plain(rest, query, pipeline.timeout)
+        self.begin(pipeline, subscription, product, key, rest, query)
+        if self.buffering_request:
+            return  # request_buffered() starts the run once the whole body is in
+        self.run.start()
+
+    def take_key(self, api, query: bytes):
+        """(subscription key or None, query to forward): the key is read from the API's header,
+        else from its query parameter; both are removed from what goes to the backend."""
+        key = None
+        name = api.key_header_bytes
+        headers = self.headers
+        for index, (header, value) in enumerate(headers):
+            if header == name:
+                key = value.decode("latin-1")
+                headers[:] = [h for h in headers if h[0] != name]
+                break
+        marker = api.key_query_bytes
+        if query and marker in query:
+            kept = []
+            for pair in query.split(b"&"):
+                if pair.startswith(marker):
+                    if key is None:
+                        key = unquote_plus(pair[len(marker):].decode("latin-1"))
                 else:
-                    self.reply(502, replies.BACKEND_UNAVAILABLE)
-            return
-        self.connecting = None
-        if self.done:
-            self.pool.release(conn)
-        else:
-            self.attach(conn)
+                    kept.append(pair)
+            query = b"&".join(kept)
+        return key, query
 
-    def attach(self, conn):
-        """Lend `conn` to this exchange and send the head and any body received so far."""
-        self.upstream = conn
-        conn.attach(self, self.method == b"HEAD")
-        self.t_upstream = perf_counter()
-        self.upstream_deadline = self.worker.loop.time() + self.timeout
-        pending = self.pending
-        if pending:
-            self.pending = None
-            self.pending_bytes = 0
-            conn.write(self.head + b"".join(pending))
-            self.conn.flow.resume_reading(PENDING_BODY)
-        else:
-            conn.write(self.head)
-
-    # ------------------------------------------------------------ request body
-
-    def request_body(self, chunk: bytes):
-        if self.done:
-            return
-        self.body_received += len(chunk)
-        if self.body_received > self.worker.limits.max_body_bytes:
-            self.keep_alive = False
-            if self.upstream is not None:
-                self.upstream.abort()
-                self.upstream = None
-            if self.response_started:
-                self.conn.transport.abort()
-                return
-            return self.reply(413, "Request body too large")
-        if self.body_mode == BODY_CHUNKED:
-            chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-        self._send_body(chunk)
-
-    def request_done(self):
-        self.request_complete = True
-        if self.body_mode == BODY_CHUNKED and not self.done:
-            self._send_body(b"0\r\n\r\n")
-
-    def _send_body(self, data: bytes):
-        if self.upstream is not None:
-            self.upstream.write(data)
-            return
-        if self.pending is None:
-            self.pending = []
-        self.pending.append(data)
-        self.pending_bytes += len(data)
-        if self.pending_bytes > PENDING_HIGH_WATER:
-            self.conn.flow.pause_reading(PENDING_BODY)
-
-    # ------------------------------------------------------------ upstream response
-
-    def upstream_headers(self, status: int, headers: list):
-        self.status = status
+    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes) -> None:
+        """Build the context and the Run for an operation with policies."""
+        program = self.program = pipeline.program
         worker = self.worker
-        has_length = False
-        parts = [replies.status_line(status)]
-        for name, value in headers:  # hop-by-hop ones were dropped as they arrived
-            if name == b"content-length":
-                has_length = True
-            parts += (name, b": ", value, b"\r\n")
-        if self.method == b"HEAD" or status == 204 or status == 304:
-            self.out_mode = OUT_NONE
-        elif has_length:
-            self.out_mode = OUT_LENGTH
-        elif self.version == "1.1":
-            self.out_mode = OUT_CHUNKED
-            parts.append(b"transfer-encoding: chunked\r\n")
-        else:
-            self.out_mode = OUT_CLOSE
-            self.keep_alive = False
-        parts += (worker.request_id_header, b": ", self.request_id, b"\r\n")
-        if not self.keep_alive or worker.draining:
-            self.keep_alive = False
-            parts.append(b"connection: close\r\n\r\n")
-        elif self.version == "1.0":
-            parts.append(b"connection: keep-alive\r\n\r\n")
-        else:
-            parts.append(b"\r\n")
-        self.out.append(b"".join(parts))
-        self.response_started = True
+        host = self.host.decode("latin-1")
+        url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
+        request = Request(self.method.decode("ascii"), url, Headers(self.headers),
+                          self.conn.peer.decode("ascii"), self.params or {})
+        api = self.api
+        ctx = self.ctx = Context(
+            self, request, api.info, self.operation.info,
+            self.plan.product_infos.get(product) if product else None,
+            subscription.info(key) if subscription is not None else None,
+            self.request_id.decode("latin-1"), time(), rest)
+        self.run = Run(program, ctx, self, worker.loop)
+        if program.request_body:
+            if self.body_mode != BODY_NONE and not self.request_complete:
+                self.buffering_request = True
+                self.conn.flow.resume_reading(PENDING_BODY)
+                if self.expect and self.body_received == 0:
+                    self.conn.transport.write(CONTINUE)
+            else:
+                request.body = Body(b"".join(self.pending or ()))
+                self.pending = None
 
-    def upstream_body(self, chunk: bytes):
-        if self.out_mode == OUT_CHUNKED:
-            self.out.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        elif self.out_mode != OUT_NONE:
-            self.out.append(chunk)
-
-    def upstream_flush(self):
-        """End of one upstream read: write what it produced to the client in one call."""
-        out = self.out
-        if out:
-            self.conn.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
-        self.upstream_deadline = self.worker.loop.time() + self.timeout
-
-    def upstream_complete(self, keep_alive: bool):
-        if self.out_mode == OUT_CHUNKED:
-            self.out.append(b"0\r\n\r\n")
-        self.upstream_flush()
-        conn = self.upstream
-        self.upstream = None
-        if keep_alive and self.request_complete:
-            self.pool.release(conn)
-        else:
-            conn.close()
-            if not self.request_complete:
-                self.keep_alive = False  # the rest of the client's body has nowhere to go
-        self.finish()
-
-    def upstream_failed(self, reason: str, got_bytes: bool):
-        """The upstream connection closed or sent garbage before the response was complete."""
-        conn = self.upstream
-        self.upstream = None
-        if self.done:
-            return
-        if not self.response_started:
-            if (reason == "closed" and not got_bytes and conn is not None and conn.reused
-                    and not self.retried and self.body_mode == BODY_NONE and self.method in IDEMPOTENT):
-                # a pooled connection the backend had already closed: once more on a fresh one
-                self.retried = True
-                self.connecting = self.worker.loop.create_task(self.connect())
-                return
-            self.keep_alive = self.keep_alive and self.request_complete
-            return self.reply(502, replies.BACKEND_UNAVAILABLE)
-        if self.out_mode == OUT_CLOSE and reason == "closed":
-            self.upstream_flush()
-            return self.finish()
-        self.keep_alive = False
-        self.conn.transport.abort()
-        self.finish()
-
-    def upstream_write_paused(self):
-        self.conn.flow.pause_reading(PEER_FULL)
-
-    def upstream_write_resumed(self):
-        self.conn.flow.resume_reading(PEER_FULL)
-
-    def check_deadline(self, now: float):
-        """Called by the worker's sweep: a backend that stays silent too long gets 504."""
-        if self.upstream is not None and now > self.upstream_deadline:
-            conn = self.upstream
-            self.upstream = None
-            conn.abort()
-            if not self.response_started:
-                self.keep_alive = self.keep_alive and self.request_complete
-                return self.reply(504, replies.BACKEND_TIMEOUT)
-            self.keep_alive = False
-            self.conn.transport.abort()
-            self.finish()
+    def request_buffered(self) -> None:
+        """The whole body of a request whose policies read it has arrived: run them."""
+        self.buffering_request = False
+        self.ctx.request.body = Body(b"".join(self.pending or ()))
+        self.pending = None
+        self.pending_bytes = 0
+        self.run.start()
 
     # ------------------------------------------------------------ ending
 
@@ -422,6 +287,10 @@ class Exchange:
         if self.connecting is not None:
             self.connecting.cancel()
             self.connecting = None
+        if self.ctx is not None:
+            if self.run.section != DONE:
+                self.run.abandon()
+            self.ctx._ended()
         self.worker.requests += 1
         log = self.worker.access_log
         if log is not None:
@@ -437,6 +306,9 @@ class Exchange:
         if self.connecting is not None:
             self.connecting.cancel()
             self.connecting = None
+        if self.ctx is not None:
+            self.run.abandon()
+            self.ctx._ended()
 
     # ------------------------------------------------------------ for routing by header
 

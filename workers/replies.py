@@ -10,8 +10,18 @@ BACKEND_UNAVAILABLE = "Backend service unavailable"
 BACKEND_TIMEOUT = "Backend service timed out"
 
 
-def status_line(status: int) -> bytes:
-    return b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b"Unknown"))
+_STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, phrase) for status, phrase in REASONS.items()}
+
+
+def status_line(status: int, reason: str = None) -> bytes:
+    """`HTTP/1.1 200 OK`; a reason a policy set must not smuggle a line break."""
+    if reason is None:
+        line = _STATUS_LINES.get(status)
+        if line is not None:
+            return line
+        return b"HTTP/1.1 %d Unknown\r\n" % status
+    phrase = reason.encode("latin-1", "replace").replace(b"\r", b" ").replace(b"\n", b" ")
+    return b"HTTP/1.1 %d %s\r\n" % (status, phrase)
 
 
 def json_response(status: int, body: bytes, *, close: bool, request_id: bytes = b"",

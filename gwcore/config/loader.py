@@ -16,10 +16,12 @@ from gwcore.policies.base import BASE, pydantic_message
 from gwcore.policies.fields import scope_of
 
 
-def load_plan(file: str, cli_overrides: dict = None, environ=None, generation: int = 1, text: str = None):
+def load_plan(file: str, cli_overrides: dict = None, environ=None, generation: int = 1, text: str = None,
+              behaviour: bool = True):
     """Read, validate and compile `file`. `cli_overrides` maps gateway keys to values
     (e.g. {"listen": "127.0.0.1:9000"}); they beat GWCORE_GATEWAY__* which beat the file.
-    With `text`, that is the file's content (a snapshot the supervisor validated)."""
+    With `text`, that is the file's content (a snapshot the supervisor validated).
+    `behaviour=False` stops after the schema: no policy steps are compiled (schema tests)."""
     environ = os.environ if environ is None else environ
     source = read_source(file) if text is None else parse_source(text, file)
     data = source.data
@@ -37,7 +39,14 @@ def load_plan(file: str, cli_overrides: dict = None, environ=None, generation: i
     if problems:
         raise ConfigError(_without_cascades(problems, first, source))
     config, policies = checked
-    return compile_plan(config, policies, source=file, generation=generation)
+    if not behaviour:
+        return compile_plan(config, policies, source=file, generation=generation)
+    found: list = []
+    plan = compile_plan(config, policies, source=file, generation=generation, problems=found)
+    if found:
+        unique = dict.fromkeys((tuple(path), message) for path, message in found)  # shared statements once
+        raise ConfigError([source.problem(path, message) for path, message in unique])
+    return plan
 
 
 def _without_cascades(found: list, first: list, source) -> list:

@@ -3,13 +3,18 @@ import hashlib
 import hmac
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from gwcore import fastpath
 from gwcore.config.references import api_prefix
+from gwcore.pipeline.compiler import PlanParts, compile_program
+from gwcore.pipeline.context import Named
 from gwcore.policies.base import BASE, SECTIONS
+from gwcore.policies.forward_request import ForwardRequest
+
+DEFAULT_FORWARD = ForwardRequest()
 
 # Subscription keys are looked up by a keyed digest, so the dict lookup leaks nothing
 # useful about the key; the final check is hmac.compare_digest. The secret is per process.
@@ -22,12 +27,17 @@ def key_digest(key: str) -> bytes:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The flat statement lists of one operation for one product (or none), `base` expanded."""
+    """The flat statement lists of one operation for one product (or none), `base` expanded,
+    and the Program of steps compiled from them."""
 
     inbound: tuple = ()
     backend: tuple = ()
     outbound: tuple = ()
     on_error: tuple = ()
+    program: object = None   # a runner.Program; None when the plan was built without behaviour
+    # Only the default forward-request: the exchange forwards directly, no context is built.
+    plain: bool = False
+    timeout: Optional[float] = None  # that forward-request's own timeout, when it sets one
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,11 @@ class OperationPlan:
     url_template: str
     api: "ApiPlan" = field(repr=False, default=None)
     pipelines: dict = field(repr=False, default_factory=dict)  # product name or None -> Pipeline
+    info: object = field(repr=False, default=None)              # context.operation
+
+    def __post_init__(self):
+        object.__setattr__(self, "info", Named(id=self.id, name=self.id, method=self.method,
+                                               url_template=self.url_template))
 
     def pipeline(self, product: Optional[str]) -> Pipeline:
         return self.pipelines[product]
@@ -78,6 +93,15 @@ class ApiPlan:
     version: Optional[str]
     revision: int
     operations: dict = field(default_factory=dict)   # id -> OperationPlan
+    info: object = field(repr=False, default=None)   # context.api
+    key_header_bytes: bytes = field(repr=False, default=b"")
+    key_query_bytes: bytes = field(repr=False, default=b"")   # b"subscription-key="
+
+    def __post_init__(self):
+        object.__setattr__(self, "info", Named(id=self.name, name=self.name, path=self.path,
+                                               version=self.version, revision=self.revision))
+        object.__setattr__(self, "key_header_bytes", self.key_header.encode("latin-1"))
+        object.__setattr__(self, "key_query_bytes", quote_plus(self.key_query).encode("ascii") + b"=")
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,11 @@ class SubscriptionPlan:
     target: Optional[str]
     active: bool
     digests: tuple
+
+    def info(self, key: str) -> Named:
+        """context.subscription for a call made with `key`."""
+        return Named(id=self.name, name=self.name, key=key, scope=self.scope if self.target is None
+                     else f"{self.scope}:{self.target}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +133,7 @@ class Plan:
     products: dict = field(repr=False)
     subscriptions: dict = field(repr=False)
     _by_digest: dict = field(repr=False)
+    product_infos: dict = field(repr=False, default_factory=dict)  # name -> context.product
 
     def match(self, method: str, path: str, query: str = "", headers=None):
         """(ApiPlan, OperationPlan, params, rest) or None."""
@@ -123,17 +153,22 @@ class Plan:
                 f"{len(self.subscriptions)} subscriptions, {len(self.backends)} backends")
 
 
-def compile_plan(config, policies: dict, source: str, generation: int = 1) -> Plan:
+def compile_plan(config, policies: dict, source: str, generation: int = 1, problems: list = None) -> Plan:
     """Build the Plan. `policies` maps scope keys to parsed sections:
-    ("global",), ("product", name), ("api", name), ("operation", api, index)."""
+    ("global",), ("product", name), ("api", name), ("operation", api, index), ("fragments",).
+    With `problems` (a list), every pipeline's steps are compiled too, and what cannot be
+    compiled is added to it as (path, message); without, the Plan has statements only."""
     backends = {name: _backend(name, b) for name, b in config.backends.items()}
+    fragments = policies.get(("fragments",), {})
     products_of = {}
     for pname, product in config.products.items():
         for api in dict.fromkeys(product.apis):
             products_of.setdefault(api, []).append(pname)
     apis = {}
     specs = []
-    global_sections = policies.get(("global",), {})
+    global_sections = dict(policies.get(("global",), {}))
+    # APIM: the global backend section is <forward-request/> unless the file says otherwise
+    global_sections.setdefault("backend", (DEFAULT_FORWARD,))
     # (path, version) of revisions one of which says `current: true`: the others are not current
     declared = {_revision_group(api) for api in config.apis.values() if api.current}
     for name, api in config.apis.items():
@@ -156,7 +191,11 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1) -> Pl
                 if product is not None:
                     chain.append(policies.get(("product", product), {}))
                 chain += [api_sections, op_sections]
-                pipelines[product] = _pipeline(chain)
+                pipeline = _pipeline(chain)
+                if problems is not None:
+                    parts = PlanParts(backends, fragments, op.responses if op is not None else None)
+                    pipeline = _with_program(pipeline, compile_program(pipeline, parts, problems))
+                pipelines[product] = pipeline
             if op is None:  # no operations listed: every method and path
                 plan_op = OperationPlan("*", "*", "/*", plan_api, pipelines)
             else:
@@ -183,6 +222,7 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1) -> Pl
         source=source, generation=generation, loaded_at=time.time(), config=config,
         settings=config.gateway, router=fastpath.Router(specs), apis=apis, backends=backends,
         products=dict(config.products), subscriptions=subscriptions, _by_digest=by_digest,
+        product_infos={name: Named(id=name, name=name) for name in config.products},
     )
 
 
@@ -211,6 +251,16 @@ def expand_base(chain: list, section: str) -> tuple:
 
 def _pipeline(chain: list) -> Pipeline:
     return Pipeline(**{s.replace("-", "_"): expand_base(chain, s) for s in SECTIONS})
+
+
+def _with_program(pipeline: Pipeline, program) -> Pipeline:
+    backend = pipeline.backend
+    plain = (not pipeline.inbound and not pipeline.outbound and not pipeline.on_error and len(backend) == 1
+             and isinstance(backend[0], ForwardRequest) and not backend[0].fail_on_error_status_code)
+    timeout = None
+    if plain and "timeout" in backend[0].model_fields_set:
+        timeout = backend[0].timeout
+    return replace(pipeline, program=program, plain=plain, timeout=timeout)
 
 
 def _backend(name: str, backend) -> BackendPlan:

@@ -140,6 +140,9 @@ class Operation(Model):
     id: str
     method: str
     url_template: str
+    # Example answers by status and content type, e.g. {200: {"application/json": {...}}}; what
+    # mock-response returns (APIM takes them from the operation's representations).
+    responses: dict[int, dict[str, Any]] = {}
     policies: Any = None
 
     @field_validator("method")

@@ -1,6 +1,7 @@
 """choose: the first `when` whose condition holds runs its steps, else `otherwise`."""
 from pydantic import BaseModel, ConfigDict, Field
 
+from gwcore.pipeline.steps import one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Steps
 
@@ -50,3 +51,36 @@ class Choose(PolicyConfig):
         if ctx.count() != before:
             return None
         return cls.validate_attrs({"whens": tuple(whens), "otherwise": otherwise}, path, ctx)
+
+    def compile(self, c) -> list:
+        """Laid flat: per when, a test that jumps past its steps when false, the steps, and a
+        jump to the end; then the otherwise steps."""
+        blocks = [(one_value(c, w.condition, _truth), c.steps(w.steps)) for w in self.whens]
+        otherwise = c.steps(self.otherwise)
+        out = []
+        remaining = sum(len(body) + 2 for _, body in blocks) + len(otherwise)
+        for condition, body in blocks:
+            remaining -= len(body) + 2
+            out.append(_test(condition, len(body) + 2))
+            out.extend(body)
+            out.append(_jump(remaining + 1))
+        out.extend(otherwise)
+        return out
+
+
+def _truth(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _test(condition, skip: int):
+    def when(ctx):
+        return None if condition(ctx) else skip
+    return when
+
+
+def _jump(distance: int):
+    def end_of_when(ctx):
+        return distance
+    return end_of_when

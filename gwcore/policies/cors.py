@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from gwcore.pipeline.runner import RESPOND
+from gwcore.pipeline.steps import answer, as_text, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Element, Flag, HeaderName, Method, Text, header_name, integer, many
@@ -74,3 +76,68 @@ class Cors(PolicyConfig):
             raise ValueError("allow-credentials: true cannot be combined with origin *; browsers refuse it."
                              " List the allowed origins instead")
         return self
+
+    def compile(self, c) -> list:
+        origins = frozenset(self.allowed_origins)
+        any_origin = "*" in origins
+        methods_config = self.allowed_methods
+        methods = frozenset(m.upper() for m in (methods_config.method if methods_config else ("GET", "POST")))
+        any_method = "*" in methods
+        max_age = one_value(c, methods_config.preflight_result_max_age if methods_config else 0, int)
+        headers = frozenset(h.lower() for h in self.allowed_headers)
+        any_header = "*" in headers
+        expose = ", ".join(self.expose_headers).encode("latin-1")
+        credentials = one_value(c, self.allow_credentials, _flag)
+        terminate = one_value(c, self.terminate_unmatched_request, _flag)
+
+        def allow_origin(ctx, origin: str) -> list:
+            # with credentials the browser needs the origin itself, never *
+            shown = b"*" if any_origin and not credentials(ctx) else origin.encode("latin-1")
+            out = [(b"access-control-allow-origin", shown)]
+            if credentials(ctx):
+                out.append((b"access-control-allow-credentials", b"true"))
+            if shown != b"*":
+                out.append((b"vary", b"Origin"))
+            return out
+
+        def unmatched(ctx):
+            if terminate(ctx):
+                answer(ctx, 200)
+                return RESPOND
+            return None
+
+        def cors(ctx):
+            request = ctx.request
+            origin = request.headers.get("origin")
+            if origin is None:
+                return None
+            origin_ok = any_origin or origin in origins
+            asked_method = request.headers.get("access-control-request-method")
+            if request.method == "OPTIONS" and asked_method is not None:
+                asked = [h.strip().lower() for h in (request.headers.get("access-control-request-headers")
+                                                     or "").split(",") if h.strip()]
+                if not (origin_ok and (any_method or asked_method.upper() in methods)
+                        and (any_header or all(h in headers for h in asked))):
+                    return unmatched(ctx)
+                out = allow_origin(ctx, origin)
+                out.append((b"access-control-allow-methods", asked_method.upper().encode("latin-1")))
+                if asked:
+                    out.append((b"access-control-allow-headers", ", ".join(asked).encode("latin-1")))
+                age = max_age(ctx)
+                if age > 0:
+                    out.append((b"access-control-max-age", b"%d" % age))
+                answer(ctx, 200, headers=tuple(out))
+                return RESPOND
+            if not origin_ok:
+                return unmatched(ctx)
+            out = allow_origin(ctx, origin)
+            if expose:
+                out.append((b"access-control-expose-headers", expose))
+            ctx._add_response_headers(out)
+            return None
+
+        return [cors]
+
+
+def _flag(value) -> bool:
+    return value is True or as_text(value).lower() == "true"

@@ -4,6 +4,7 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from gwcore.config.durations import Duration
+from gwcore.pipeline.errors import BackendError
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 
@@ -18,3 +19,22 @@ class ForwardRequest(PolicyConfig):
     buffer_request_body: bool = Field(False, description="Accepted for APIM compatibility.")
     follow_redirects: bool = Field(False, description="Accepted for APIM compatibility; redirects pass through.")
     http_version: Optional[Literal["1", "2", "2or1"]] = Field(None, description="Only 1 is supported.")
+
+    def compile(self, c) -> list:
+        c.forwards = True
+        # the backend's own timeout applies unless this statement sets one
+        timeout = self.timeout if "timeout" in self.model_fields_set else None
+        fail_on_error = self.fail_on_error_status_code
+
+        def forward_request(ctx):
+            return ctx._exchange.forward(ctx, timeout)
+
+        if not fail_on_error:
+            return [forward_request]
+
+        def check_status(ctx):
+            status = ctx.response.status_code
+            if 400 <= status <= 599:
+                raise BackendError(status, f"Backend returned status code {status}", "BackendErrorStatusCode")
+
+        return [forward_request, check_status]

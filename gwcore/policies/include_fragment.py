@@ -11,3 +11,6 @@ class IncludeFragment(PolicyConfig):
 
     text_field = "fragment-id"
     fragment_id: str = Field(description="Name of the fragment under `fragments:`.")
+
+    def compile(self, c) -> list:
+        return c.steps(c.parts.fragments[self.fragment_id])

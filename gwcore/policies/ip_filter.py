@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from gwcore.pipeline.errors import PolicyError
+from gwcore.pipeline.steps import as_text, each_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Element, Label, Text, TextOrExpr, is_expression, many
@@ -52,3 +54,29 @@ class IpFilter(PolicyConfig):
         if not self.address and not self.address_range:
             raise ValueError("ip-filter needs at least one address or address-range")
         return self
+
+    def compile(self, c) -> list:
+        allow = self.action == "allow"
+        addresses = each_value(c, self.address, lambda v: _address(as_text(v)))
+        ranges = [(ipaddress.ip_address(r.from_), ipaddress.ip_address(r.to)) for r in self.address_range]
+
+        def ip_filter(ctx):
+            try:
+                caller = _address(ctx.request.ip)
+            except ValueError:
+                caller = None
+            listed = caller is not None and (caller in addresses(ctx) or any(
+                first.version == caller.version and first <= caller <= last for first, last in ranges))
+            if listed != allow:
+                raise PolicyError(403, f"Caller IP address {ctx.request.ip} is not allowed. Access denied.",
+                                  "CallerIpNotAllowed", source="ip-filter")
+
+        return [ip_filter]
+
+
+def _address(text: str):
+    """An address as compared: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 one."""
+    address = ipaddress.ip_address(text.strip())
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

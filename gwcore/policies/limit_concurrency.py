@@ -1,6 +1,11 @@
 """limit-concurrency: let at most max-count requests run the nested statements at once."""
 from pydantic import Field, field_validator
 
+from collections import deque
+
+from gwcore.pipeline.errors import PolicyError
+from gwcore.pipeline.runner import DONE
+from gwcore.pipeline.steps import as_text, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Steps
 from gwcore.policies.fields import TextOrExpr, integer
@@ -24,3 +29,69 @@ class LimitConcurrency(PolicyConfig):
         if not steps:
             raise ValueError("limit-concurrency needs at least one statement under steps")
         return steps
+
+    def compile(self, c) -> list:
+        """Laid flat: enter (take a place, or queue, or 429), the steps, leave. The place is also
+        given back when the request ends early (an error, a return-response, a lost client)."""
+        body = c.steps(self.steps)
+        key = one_value(c, self.key, as_text)
+        most, queue_room = self.max_count, self.max_queue
+        gates = {}          # per worker and config: key -> _Gate
+        mine = object()
+
+        def enter(ctx):
+            gate = gates.get(key(ctx))
+            if gate is None:
+                gate = gates[key(ctx)] = _Gate()
+            if ctx._state is None:
+                ctx._state = {}
+            if gate.active < most:
+                gate.active += 1
+                _hold(ctx, mine, gate)
+                return None
+            if len(gate.waiting) >= queue_room:
+                raise PolicyError(429, "Too many concurrent requests. Try again later.",
+                                  "ConcurrencyLimitExceeded", source="limit-concurrency")
+            place = ctx._run.loop.create_future()
+            gate.waiting.append(place)
+            place.add_done_callback(lambda f: _granted(f, ctx, mine, gate))
+            ctx._on_end(place.cancel)  # gone while queued: the place goes to the next one
+            return place
+
+        def leave(ctx):
+            _release(ctx, mine)
+
+        return [enter, *body, leave]
+
+
+class _Gate:
+    __slots__ = ("active", "waiting")
+
+    def __init__(self):
+        self.active = 0
+        self.waiting = deque()
+
+
+def _hold(ctx, mine, gate) -> None:
+    ctx._state[mine] = gate
+    ctx._on_end(lambda: _release(ctx, mine))
+
+
+def _granted(place, ctx, mine, gate) -> None:
+    if place.cancelled():
+        return
+    _hold(ctx, mine, gate)
+    if ctx._run.section == DONE:  # ended between the hand-over and this callback
+        _release(ctx, mine)
+
+
+def _release(ctx, mine) -> None:
+    gate = ctx._state.pop(mine, None)
+    if gate is None:
+        return
+    while gate.waiting:  # hand the place straight to the next live waiter
+        place = gate.waiting.popleft()
+        if not place.done():
+            place.set_result(None)
+            return
+    gate.active -= 1

@@ -1,8 +1,10 @@
 """retry: run the nested statements, then again while the condition holds, up to count retries."""
+import random
 from typing import Optional
 
 from pydantic import Field, field_validator, model_validator
 
+from gwcore.pipeline.steps import as_text, one_value
 from gwcore.policies import REGISTRY, policy
 from gwcore.policies.base import PolicyConfig, Steps
 from gwcore.policies.fields import Flag, duration, integer, only_children
@@ -49,3 +51,52 @@ class Retry(PolicyConfig):
                                                        "retry may hold any statement but wait"):
             return None
         return statement
+
+    def compile(self, c) -> list:
+        """Laid flat: a start that resets the count, the steps, and a check that jumps back
+        to the first step (after the wait) while the condition holds and retries are left."""
+        forwarded_before = c.forwards
+        body = c.steps(self.steps)
+        if c.forwards and not forwarded_before:
+            c.request_body = True  # the request may be sent again: keep its body
+        condition = one_value(c, self.condition, lambda v: v is True or as_text(v).lower() == "true")
+        count = one_value(c, self.count, int)
+        interval = one_value(c, self.interval, float)
+        delta = one_value(c, self.delta, float) if self.delta is not None else None
+        longest = one_value(c, self.max_interval, float) if self.max_interval is not None else None
+        first_fast = one_value(c, self.first_fast_retry, lambda v: v is True or as_text(v).lower() == "true")
+        back = -len(body)
+        key = object()
+
+        def retry_start(ctx):
+            if ctx._state is None:
+                ctx._state = {}
+            ctx._state[key] = 0
+
+        def retry_check(ctx):
+            done = ctx._state[key]
+            if done >= count(ctx) or not condition(ctx):
+                return None
+            ctx._state[key] = done + 1
+            if done == 0 and first_fast(ctx):
+                return back
+            pause = interval(ctx)
+            if delta is not None:
+                step = delta(ctx)
+                if longest is None:
+                    pause += done * step
+                else:  # exponential, with some jitter so retries of many callers spread out
+                    pause = min(pause + (2 ** done - 1) * step * random.uniform(0.8, 1.2), longest(ctx))
+            if pause <= 0:
+                return back
+            loop = ctx._run.loop
+            waited = loop.create_future()
+            loop.call_later(pause, _set, waited, back)
+            return waited
+
+        return [retry_start, *body, retry_check]
+
+
+def _set(future, value) -> None:
+    if not future.done():
+        future.set_result(value)

@@ -3,6 +3,8 @@ from typing import Optional
 
 from pydantic import Field
 
+from gwcore.pipeline.runner import RESPOND
+from gwcore.pipeline.steps import answer
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Text, many, one
@@ -23,3 +25,20 @@ class ReturnResponse(PolicyConfig):
                                                         " {name, exists-action, value}.")
     set_body: Optional[one(SetBody)] = Field(None, description="Body of the response: text or"
                                                                " {value, template}.")
+
+    def compile(self, c) -> list:
+        if self.response_variable_name is not None:
+            name = self.response_variable_name
+
+            def start(ctx):
+                stored = ctx.variables.get(name)
+                if stored is None or not hasattr(stored, "status_code"):
+                    raise ValueError(f"variable {name!r} holds no response")
+                ctx.response = stored
+        else:
+            def start(ctx):
+                answer(ctx, 200)
+        children = [s for s in (self.set_status, *self.set_header, self.set_body) if s is not None]
+        with c.answering():
+            steps = c.steps(children)
+        return [start, *steps, lambda ctx: RESPOND]

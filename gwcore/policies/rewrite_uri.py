@@ -3,6 +3,9 @@ import re
 
 from pydantic import Field, field_validator
 
+from urllib.parse import parse_qsl, quote
+
+from gwcore.pipeline.steps import as_text, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import TextOrExpr, is_expression
@@ -37,3 +40,20 @@ class RewriteUri(PolicyConfig):
         if _PLACEHOLDER.sub("", value).count("{") or _PLACEHOLDER.sub("", value).count("}"):
             raise ValueError("unbalanced { or } in template; a placeholder is written {name}")
         return value
+
+    def compile(self, c) -> list:
+        template = one_value(c, self.template, as_text)
+        copy_unmatched = self.copy_unmatched_params
+
+        def rewrite_uri(ctx):
+            params = ctx.request.matched_parameters
+            text = _PLACEHOLDER.sub(lambda m: quote(str(params.get(m.group(1), "")), safe=""), template(ctx))
+            path, _, query = text.partition("?")
+            ctx._rest = path if path.startswith("/") else "/" + path
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if copy_unmatched:
+                named = {k for k, _ in pairs}
+                pairs += [(k, v) for k, v in ctx.request.url.query._parsed() if k not in named]
+            ctx.request.url.query._set(pairs)
+
+        return [rewrite_uri]

@@ -3,6 +3,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from gwcore.pipeline.context import Body
+from gwcore.pipeline.steps import as_text, message_of, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import AnyText
@@ -18,3 +20,18 @@ class SetBody(PolicyConfig):
                                                                     " template.")
     xsi_nil: Literal["blank", "null"] = Field("blank", description="How XML elements marked xsi:nil=\"true\""
                                                                    " are represented.")
+
+    def compile(self, c) -> list:
+        if self.template == "liquid":
+            body = c.template(self.value)
+        else:
+            body = one_value(c, self.value, lambda v: v if isinstance(v, bytes) else as_text(v).encode("utf-8"))
+        message = message_of(c.section)
+        # the body it replaces is read whole first: the client's is not left half-read on the
+        # connection, and the backend's connection goes back to the pool
+        c.reads_body()
+
+        def set_body(ctx):
+            message(ctx).body = Body(body(ctx))
+
+        return [set_body]

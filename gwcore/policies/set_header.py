@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from gwcore.pipeline.steps import each_value, header_value, message_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Value
 
@@ -25,3 +26,23 @@ class SetHeader(PolicyConfig):
     exists_action: Literal["override", "skip", "append", "delete"] = Field(
         "override", description="What to do when the header is already present.")
     value: Values = Field((), description="Value or values; literal, {{named value}} or @(expression).")
+
+    def compile(self, c) -> list:
+        key = self.name.lower().encode("latin-1")
+        message = message_of(c.section)
+        action = self.exists_action
+        values = each_value(c, self.value, header_value)
+
+        def set_header(ctx):
+            headers = message(ctx).headers
+            if action == "delete":
+                headers._remove(key)
+            elif action == "override":
+                headers._remove(key)
+                headers._add(key, values(ctx))
+            elif action == "append":
+                headers._add(key, values(ctx))
+            elif key not in (k for k, _ in headers._items):  # skip: only when absent
+                headers._add(key, values(ctx))
+
+        return [set_header]

@@ -1,6 +1,7 @@
 """set-method: change the HTTP method of the request."""
 from pydantic import Field
 
+from gwcore.pipeline.steps import as_text, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Method
@@ -12,3 +13,11 @@ class SetMethod(PolicyConfig):
 
     text_field = "value"
     value: Method = Field(description="The method, e.g. POST (the element's text).")
+
+    def compile(self, c) -> list:
+        method = one_value(c, self.value, lambda v: as_text(v).upper())
+
+        def set_method(ctx):
+            ctx.request.method = method(ctx)
+
+        return [set_method]

@@ -3,6 +3,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from gwcore.pipeline.steps import as_text, each_value, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Scalar, TextOrExpr, many
@@ -23,3 +24,23 @@ class SetQueryParameter(PolicyConfig):
         if self.exists_action != "delete" and not self.value:
             raise ValueError(f"set-query-parameter {self.name!r} needs a value (or exists-action: delete)")
         return self
+
+    def compile(self, c) -> list:
+        name = one_value(c, self.name, as_text)
+        action = self.exists_action
+        values = each_value(c, self.value, as_text)
+
+        def set_query_parameter(ctx):
+            query = ctx.request.url.query
+            key = name(ctx)
+            pairs = query._parsed()
+            present = any(k == key for k, _ in pairs)
+            if action == "skip" and present:
+                return
+            if action in ("override", "delete"):
+                pairs = [(k, v) for k, v in pairs if k != key]
+            if action != "delete":
+                pairs = pairs + [(key, v) for v in values(ctx)]
+            query._set(pairs)
+
+        return [set_query_parameter]

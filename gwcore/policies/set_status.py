@@ -12,3 +12,13 @@ class SetStatus(PolicyConfig):
 
     code: Status = Field(description="HTTP status code, 100-599.")
     reason: Text = Field(description="Reason phrase, e.g. Not Found.")
+
+    def compile(self, c) -> list:
+        code, reason = self.code, self.reason
+
+        def set_status(ctx):
+            response = ctx.response
+            response.status_code = code
+            response.reason = reason
+
+        return [set_status]

@@ -1,6 +1,7 @@
 """set-variable: store a value in a context variable (context.variables) for later statements."""
 from pydantic import Field
 
+from gwcore.pipeline.steps import one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Scalar, Text
@@ -12,3 +13,12 @@ class SetVariable(PolicyConfig):
 
     name: Text = Field(description="Variable name.")
     value: Scalar = Field(description="Literal or @(expression).")
+
+    def compile(self, c) -> list:
+        name = self.name
+        value = one_value(c, self.value)
+
+        def set_variable(ctx):
+            ctx.variables[name] = value(ctx)
+
+        return [set_variable]

@@ -406,7 +406,7 @@ KNOWN = {
     "member": "priority, url, weight",
     "api": "backend, current, operations, path, policies, revision, subscription_key_header, "
            "subscription_key_query, subscription_required, version, version_header, version_query, version_scheme",
-    "operation": "id, method, policies, url_template",
+    "operation": "id, method, policies, responses, url_template",
     "product": "apis, policies, subscription_required",
     "subscription": "primary_key, scope, secondary_key, state",
 }

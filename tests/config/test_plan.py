@@ -94,12 +94,14 @@ def test_product_pipelines_only_under_their_product_key(plan):
     assert "p-in" not in names(op.pipeline(None).inbound)
     assert "p-in" in names(op.pipeline("starter").inbound)
     # a product without policies gives the same statements as no product
-    assert op.pipeline("bare") == op.pipeline(None)
+    same = ("inbound", "backend", "outbound", "on_error")
+    assert [getattr(op.pipeline("bare"), s) for s in same] == [getattr(op.pipeline(None), s) for s in same]
     with pytest.raises(KeyError):
         op.pipeline("gold")
 
 
 def test_base_at_global_scope_does_nothing_and_missing_sections_are_empty(cfg):
+    """...but for the global backend section, which is forward-request unless the file says otherwise."""
     plan = cfg.load(f"""\
         apis:
           a: {{path: a}}
@@ -108,7 +110,8 @@ def test_base_at_global_scope_does_nothing_and_missing_sections_are_empty(cfg):
         """)
     pipeline = plan.apis["a"].operations["*"].pipeline(None)
     assert names(pipeline.inbound) == ["g"]
-    assert pipeline.backend == pipeline.outbound == pipeline.on_error == ()
+    assert names(pipeline.backend) == ["forward-request"]
+    assert pipeline.outbound == pipeline.on_error == ()
 
 
 def test_statements_are_shared_not_copied(plan):

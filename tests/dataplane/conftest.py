@@ -1,115 +1,29 @@
 """Fixtures for the data-plane tests: a recording origin process and `gwcore run` processes."""
-import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 
-HERE = Path(__file__).resolve().parent
-GWCORE = str(Path(sys.executable).with_name("gwcore"))
-HEALTH = "/status-0123456789abcdef"
+from harness import GatewayProcess, free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Origin:
-    """The raw-socket origin (origin.py) running as a subprocess."""
-
-    def __init__(self, log_dir: Path):
-        self.stderr = open(log_dir / "origin.stderr", "wb")
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "origin.py")],
-                                     stdout=subprocess.PIPE, stderr=self.stderr)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError(f"origin did not start: {line!r}")
-        self.port = int(line.split()[1])
-
-    def records(self, since: int = 0) -> list:
-        """Every request the origin has received (index `since` on), with its raw head."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__record?since={since}", timeout=5) as r:
-            return json.loads(r.read())
-
-    def conns(self) -> dict:
-        """{"opened": [...], "closed": [...]}: connection ids as the origin saw them."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__conns", timeout=5) as r:
-            return json.loads(r.read())
-
-    def count(self) -> int:
-        return len(self.records())
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        self.stderr.close()
-
-
-class Gateway:
-    """`gwcore run --config FILE` as a subprocess, on a free port."""
+class Gateway(GatewayProcess):
+    """The data-plane tests' gateway: the config below, on a free port."""
 
     def __init__(self, directory: Path, origin_port: int, ports: dict, *, limits: dict = None,
                  timeouts: dict = None, name: str = "gw"):
-        self.dir = directory
-        self.port = _free_port()
+        port = free_port()
         self.access_log = directory / f"{name}-access.log"
-        self.config = directory / f"{name}.yaml"
-        self.config.write_text(gateway_config(self.port, origin_port, ports, self.access_log,
-                                              limits or {}, timeouts or {}))
-        self.stdout_path = directory / f"{name}.stdout"
-        self.stderr_path = directory / f"{name}.stderr"
-        self._out = open(self.stdout_path, "wb")
-        self._err = open(self.stderr_path, "wb")
-        # run from the temporary directory: the installed package is under test, never the
-        # source tree that a working directory on sys.path would put first
-        self.proc = subprocess.Popen([GWCORE, "run", "--config", str(self.config)],
-                                     stdout=self._out, stderr=self._err, cwd=directory)
-        self.pid = self.proc.pid
-        deadline = time.monotonic() + 15
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gwcore exited {self.proc.returncode}: {self.stderr_text()}")
-            try:  # ready when a worker answers, not merely when the port accepts
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{HEALTH}", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except (OSError, http.client.HTTPException):
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError(f"gwcore did not listen: {self.stderr_text()}")
-                time.sleep(0.05)
-
-    def pids(self) -> list:
-        """`gwcore run` and every process under it (its workers, when it has a supervisor)."""
-        proc = psutil.Process(self.pid)
-        return [self.pid] + [child.pid for child in proc.children(recursive=True)]
-
-    def stderr_text(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
+        super().__init__(directory, gateway_config(port, origin_port, ports, self.access_log,
+                                                   limits or {}, timeouts or {}), port, name)
 
     def access_lines(self) -> list:
         """Access-log lines written so far (the gateway flushes every quarter second)."""
         if not self.access_log.exists():
             return []
         return self.access_log.read_text().splitlines()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self._out.close()
-        self._err.close()
 
 
 def gateway_config(port: int, origin_port: int, ports: dict, access_log: Path,
@@ -136,6 +50,10 @@ backends:
   blackhole: {{url: "http://127.0.0.1:{ports['blackhole']}/x", connect_timeout: 300ms, timeout: 2s}}
   capped: {{url: "{origin}/cap", timeout: 3s, max_idle_connections: 1, idle_timeout: 400ms}}
 
+subscriptions:
+  # keys the access-log test sends, to prove they are never logged or forwarded
+  logger: {{scope: all, primary_key: sk-0123456789-SECRET-header-key, secondary_key: sk-9876543210-SECRET-query-key}}
+
 apis:
   dp: {{path: dp/v1, backend: origin, subscription_required: false}}
   inventory: {{path: inventory/v1, backend: inventory, subscription_required: false}}
@@ -145,14 +63,6 @@ apis:
   blackhole: {{path: blackhole, backend: blackhole, subscription_required: false}}
   capped: {{path: capped, backend: capped, subscription_required: false}}
 """
-
-
-@pytest.fixture(scope="session")
-def origin(tmp_path_factory):
-    """The recording origin, shared by every data-plane test."""
-    o = Origin(tmp_path_factory.mktemp("origin"))
-    yield o
-    o.stop()
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +80,7 @@ def backend_ports():
         s.connect_ex(("127.0.0.1", port))
         fillers.append(s)
     time.sleep(0.05)
-    yield {"dead": _free_port(), "blackhole": port}
+    yield {"dead": free_port(), "blackhole": port}
     for s in fillers + [hole]:
         s.close()
 

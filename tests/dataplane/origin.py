@@ -3,7 +3,8 @@
 Run as `python origin.py` ; it binds 127.0.0.1 on a free port and prints `PORT <n>` when ready.
 The answer is chosen by the first path segment that names a mode (see `MODES`); any other
 path gets the JSON echo. Query parameters tune a mode: `n` (bytes), `ms` (delay),
-`linger_close` (ms after the answer before the origin closes the idle connection).
+`linger_close` (ms after the answer before the origin closes the idle connection); in
+`status` mode, `code` (the status of the JSON echo) and `h-NAME=value` (response headers).
 
 Control, sent straight to the origin (never recorded):
   GET /__record?since=N   JSON list of the records from index N on
@@ -22,7 +23,7 @@ PATTERN = bytes(range(256)) * 256  # 64 KiB; big bodies repeat it
 KEEP_BODY = 64 * 1024              # raw body bytes kept in a record
 MODES = frozenset([
     "json", "chunked", "big", "bigchunked", "slow", "twocl", "clte", "barecr", "obsfold",
-    "close", "silent", "204", "304", "hop", "sink", "stale", "teold",
+    "close", "silent", "204", "304", "hop", "sink", "stale", "teold", "status",
 ])
 
 
@@ -83,6 +84,7 @@ class Body:
         self.length = 0
         self.sha = hashlib.sha256()
         self.raw = bytearray()
+        self.text = bytearray()   # the first decoded bytes, echoed back in the JSON answer
 
     def raw_bytes(self, data: bytes):
         if len(self.raw) < KEEP_BODY:
@@ -91,6 +93,8 @@ class Body:
     def decoded(self, data: bytes):
         self.length += len(data)
         self.sha.update(data)
+        if len(self.text) < KEEP_BODY:
+            self.text += data[:KEEP_BODY - len(self.text)]
 
 
 class Origin:
@@ -202,14 +206,16 @@ class Origin:
             time.sleep(int(query.get("ms", "500")) / 1000)
 
         conn_hdr = b"Connection: close\r\n" if close else b""
-        if mode in ("json", "slow", "sink", "stale"):
+        if mode in ("json", "slow", "sink", "stale", "status"):
             payload = json.dumps({
                 "conn": cid, "n": served, "method": record["method"], "target": target_s,
                 "headers": headers, "body_len": body.length, "body_sha": record["body_sha"],
-                "query": query,
+                "query": query, "body": body.text.decode("latin-1"),
             }).encode()
-            out = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
-                   % (len(payload), conn_hdr))
+            code = int(query.get("code", "200")) if mode == "status" else 200
+            extra = "".join(f"{k[2:]}: {v}\r\n" for k, v in query.items() if k.startswith("h-")).encode()
+            out = (b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s%s\r\n"
+                   % (code, len(payload), extra, conn_hdr))
             sock.sendall(out if head_only else out + payload)
         elif mode == "chunked":
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"

@@ -1,8 +1,12 @@
-"""Policy schema tests: a minimal config around some statements, loaded with gwcore.config.load_plan."""
+"""Policy tests: schema checks on loaded configs, and end-to-end runs through a real gateway process."""
+import http.client
+import json
 import textwrap
 from dataclasses import dataclass
 
 import pytest
+import yaml
+from harness import GatewayProcess, free_port
 
 from gwcore.config import ConfigError, load_plan
 from gwcore.config.errors import format_path
@@ -57,7 +61,7 @@ class PolicyHarness:
 
     def load(self, statements: str, section: str = "inbound", scope: str = "api") -> tuple:
         """The statements of `section` as the Plan holds them for the API's (or operation's) pipeline."""
-        plan = load_plan(self.config(statements, section, scope))
+        plan = load_plan(self.config(statements, section, scope), behaviour=False)
         operation = plan.apis["a"].operations["op" if scope == "operation" else "*"]
         pipeline = operation.pipeline("p" if scope == "product" else None)
         return getattr(pipeline, section.replace("-", "_"))
@@ -69,7 +73,7 @@ class PolicyHarness:
     def errors(self, statements: str, section: str = "inbound", scope: str = "api") -> list:
         path = self.config(statements, section, scope)
         with pytest.raises(ConfigError) as info:
-            load_plan(path)
+            load_plan(path, behaviour=False)
         marked = [n for n, line in enumerate(self.text.splitlines(), 1) if MARK in line]
         return [Found(p.line, p.column, format_path(p.path), p.message, marked[0] if marked else 0)
                 for p in info.value.problems]
@@ -91,3 +95,69 @@ class PolicyHarness:
 @pytest.fixture
 def policies(write_config):
     return PolicyHarness(write_config)
+
+
+# ---- end to end: a real gateway process with policies, in front of the recording origin
+
+class Client:
+    """HTTP calls to one gateway: (status, headers with lower-case names, body bytes)."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+
+    def __call__(self, method: str, path: str, headers: dict = None, body: bytes = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.gateway.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return Answer(resp.status, resp.reason, {k.lower(): v for k, v in resp.getheaders()},
+                          resp.getheaders(), data)
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kwargs):
+        return self("GET", path, **kwargs)
+
+
+@dataclass
+class Answer:
+    status: int
+    reason: str
+    headers: dict
+    header_list: list
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def echo(self) -> dict:
+        """What the origin received (its JSON echo), with the request headers as a dict."""
+        data = self.json()
+        data["headers"] = dict(data["headers"])
+        return data
+
+
+
+
+@pytest.fixture(scope="module")
+def serve(origin, tmp_path_factory):
+    """serve(yaml) -> Client of a gateway running `yaml`, with backend `origin` added (write
+    `{origin}` for the origin's port elsewhere). Gateways live for the test module."""
+    started = []
+
+    def start(text: str, name: str = "gw") -> Client:
+        port = free_port()
+        directory = tmp_path_factory.mktemp(name)
+        config = yaml.safe_load(textwrap.dedent(text).replace("{origin}", str(origin.port)))
+        config.setdefault("gateway", {}).update(listen=f"127.0.0.1:{port}", workers=1, access_log="off")
+        config.setdefault("backends", {})["origin"] = {"url": f"http://127.0.0.1:{origin.port}/api",
+                                                       "timeout": "5s"}
+        gateway = GatewayProcess(directory, yaml.safe_dump(config, sort_keys=False), port, name)
+        started.append(gateway)
+        return Client(gateway)
+
+    yield start
+    for gateway in started:
+        gateway.kill()

@@ -1,0 +1,1 @@
+"""The policy pipeline: per-request context, the step runner, subscriptions and expressions."""

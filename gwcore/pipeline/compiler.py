@@ -1,0 +1,101 @@
+"""Turns the statements of one pipeline into a flat Program of steps, once per config load."""
+from contextlib import contextmanager
+
+import orjson
+
+from gwcore.pipeline.expressions import ExpressionError, compile_value, is_dynamic
+from gwcore.pipeline.runner import Program
+from gwcore.policies.base import SECTIONS
+
+
+class PlanParts:
+    """What steps may refer to by name: backends, fragments, the operation's example responses."""
+
+    def __init__(self, backends: dict, fragments: dict, responses: dict = None):
+        self.backends = backends
+        self.fragments = fragments
+        self.responses = responses or {}
+
+
+class Compiler:
+    """What a policy's `compile(c)` may use: values, nested statements, flags for the exchange."""
+
+    def __init__(self, plan_parts: PlanParts, section: str, problems: list):
+        self.parts = plan_parts
+        self.section = section
+        self.problems = problems       # (statement path, message) found while compiling
+        self.request_body = False
+        self.response_body = False
+        self.forwards = False
+
+    def problem(self, statement, message: str) -> None:
+        self.problems.append((statement.path, message))
+
+    @contextmanager
+    def answering(self):
+        """Statements inside return-response build the response, whatever the section."""
+        section, self.section = self.section, "outbound"
+        try:
+            yield
+        finally:
+            self.section = section
+
+    def example(self, status: int, content_type):
+        """(status, body, content type) for mock-response, from the operation's `responses`."""
+        examples = self.parts.responses.get(status) or {}
+        if content_type is None and examples:
+            content_type = next(iter(examples))
+        example = examples.get(content_type) if content_type else None
+        if example is None:
+            body = b""
+        elif isinstance(example, (dict, list)):
+            body = orjson.dumps(example)
+        else:
+            body = str(example).encode("utf-8")
+        return status, body, content_type.encode("latin-1") if content_type else None
+
+    def template(self, text: str):
+        """A Liquid template compiled once; a function of the context giving the body."""
+        from gwcore.pipeline.templates import compile_template
+        render = compile_template(text)
+        return lambda ctx: render(ctx).encode("utf-8")
+
+    def value(self, raw):
+        """A literal as it is, or a compiled expression (call it with the context)."""
+        return compile_value(raw)
+
+    def reads_body(self) -> None:
+        """A step reads the message body of its section: buffer it before the section runs."""
+        if self.section in ("inbound", "backend"):
+            self.request_body = True
+        else:
+            self.response_body = True
+
+    def steps(self, statements) -> list:
+        """Nested statements (choose, retry, ...) laid flat, in order."""
+        out = []
+        for statement in statements:
+            compile_ = getattr(statement, "compile", None)
+            if compile_ is None:
+                self.problem(statement, f"{statement.policy_name} is not supported by this gwcore version yet;"
+                             " remove it (gwcore never skips a policy it cannot run)")
+                continue
+            try:
+                out.extend(compile_(self))
+            except (ExpressionError, ImportError) as exc:
+                self.problem(statement, str(exc))
+        return out
+
+
+def compile_program(pipeline, plan_parts: PlanParts, problems: list) -> Program:
+    """The Program of one operation's Pipeline (statements per section, `base` expanded)."""
+    flat = {}
+    flags = Compiler(plan_parts, "inbound", problems)
+    for section in SECTIONS:
+        c = Compiler(plan_parts, section, problems)
+        flat[section] = tuple(c.steps(getattr(pipeline, section.replace("-", "_"))))
+        flags.request_body |= c.request_body
+        flags.response_body |= c.response_body
+        flags.forwards |= c.forwards
+    return Program(flat["inbound"], flat["backend"], flat["outbound"], flat["on-error"],
+                   flags.request_body, flags.response_body, flags.forwards)

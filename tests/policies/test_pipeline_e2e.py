@@ -1,0 +1,109 @@
+"""The pipeline end to end: scopes and base, sections, return-response, on-error, through `gwcore run`."""
+import pytest
+
+CONFIG = """
+apis:
+  shop:
+    path: shop
+    backend: origin
+    subscription_required: false
+    operations:
+      - {id: list, method: GET, url_template: /items}
+      - {id: one, method: GET, url_template: "/items/{id}",
+         policies: {inbound: [base, {set-header: {name: x-op, value: one}}]}}
+      - {id: teapot, method: GET, url_template: /teapot,
+         policies: {inbound: [{return-response: {set-status: {code: 418, reason: "I'm a teapot"},
+                                                 set-header: [{name: x-short, value: "yes"}],
+                                                 set-body: '{"teapot":true}'}}]}}
+      - {id: nobase, method: GET, url_template: /nobase,
+         policies: {inbound: [{set-header: {name: x-only, value: op}}]}}
+      - {id: broken, method: GET, url_template: /broken}
+      - {id: fails, method: GET, url_template: /fails,
+         policies: {backend: [{forward-request: {fail-on-error-status-code: true}}]}}
+    policies:
+      inbound:
+        - base
+        - set-header: {name: x-api, value: shop}
+        - set-query-parameter: {name: added, value: "1"}
+      outbound:
+        - base
+        - set-header: {name: x-out, value: api}
+policies:
+  inbound:
+    - set-header: {name: x-global, value: g}
+  outbound:
+    - set-header: {name: server, exists-action: delete}
+  on-error:
+    - set-header: {name: x-error, value: handled}
+"""
+
+
+@pytest.fixture(scope="module")
+def gw(serve):
+    return serve(CONFIG)
+
+
+def test_scopes_run_global_then_api_then_operation(gw):
+    answer = gw.get("/shop/items/7?q=x")
+    assert answer.status == 200
+    sent = answer.echo
+    assert sent["headers"]["x-global"] == "g"
+    assert sent["headers"]["x-api"] == "shop"
+    assert sent["headers"]["x-op"] == "one"
+    assert sent["target"] == "/api/items/7?q=x&added=1"
+    assert answer.headers["x-out"] == "api"
+
+
+def test_a_section_without_base_drops_the_parents_statements(gw):
+    sent = gw.get("/shop/nobase").echo
+    assert sent["headers"]["x-only"] == "op"
+    assert "x-global" not in sent["headers"] and "x-api" not in sent["headers"]
+
+
+def test_return_response_answers_without_the_backend(gw, origin):
+    before = origin.count()
+    answer = gw.get("/shop/teapot")
+    assert (answer.status, answer.reason) == (418, "I'm a teapot")
+    assert answer.headers["x-short"] == "yes"
+    assert answer.body == b'{"teapot":true}'
+    assert "x-out" not in answer.headers  # outbound is skipped, as APIM does
+    assert origin.count() == before
+
+
+def test_fail_on_error_status_code_runs_on_error(gw):
+    answer = gw.get("/shop/fails")
+    assert answer.status == 200  # the origin's /api/fails is a 200 echo: nothing to fail on
+    assert "x-error" not in answer.headers
+
+
+def test_backend_failure_runs_on_error_with_the_default_reply(serve):
+    client = serve("""
+        backends:
+          dead: {url: "http://127.0.0.1:1/x", connect_timeout: 1s}
+        apis:
+          dead: {path: dead, backend: dead, subscription_required: false}
+        policies:
+          on-error:
+            - set-header: {name: x-error, value: handled}
+            - set-status: {code: 503, reason: Unavailable}
+        """, name="dead")
+    answer = client.get("/dead/x")
+    assert answer.status == 503
+    assert answer.headers["x-error"] == "handled"
+    assert answer.json() == {"statusCode": 502, "message": "Backend service unavailable"}
+
+
+def test_backend_error_status_goes_to_on_error(serve):
+    client = serve("""
+        apis:
+          st:
+            path: st
+            backend: origin
+            subscription_required: false
+            policies:
+              backend: [{forward-request: {fail-on-error-status-code: true}}]
+              on-error:
+                - return-response: {set-status: {code: 299, reason: Handled}}
+        """, name="status")
+    assert client.get("/st/status?code=200").status == 200
+    assert client.get("/st/status?code=503").status == 299
