@@ -263,6 +263,12 @@ def _with_program(pipeline: Pipeline, program) -> Pipeline:
     return replace(pipeline, program=program, plain=plain, timeout=timeout)
 
 
+def adhoc_backend(url: str) -> BackendPlan:
+    """A backend for a URL named by a policy (set-backend-service base-url), with default settings."""
+    from gwcore.config.schema import Backend
+    return _backend(url, Backend(url=url))
+
+
 def _backend(name: str, backend) -> BackendPlan:
     if backend.members:
         members = [(m.url, m.weight, m.priority) for m in backend.members]

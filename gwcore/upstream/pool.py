@@ -2,6 +2,7 @@
 import asyncio
 import ssl
 
+from gwcore.config.plan import adhoc_backend
 from gwcore.upstream.connection import UpstreamConnection
 
 
@@ -105,6 +106,7 @@ class Upstreams:
         self.loop = loop
         self._pools = {}     # (url, max_idle, idle_timeout, connect_timeout) -> UpstreamPool
         self._sets = {}      # backend name -> BackendSet for the current plan
+        self._by_url = {}    # set-backend-service base-url -> BackendSet, for the current plan
 
     def use_plan(self, plan) -> None:
         keep = {}
@@ -122,16 +124,37 @@ class Upstreams:
         for key, pool in self._pools.items():
             if key not in keep:
                 pool.close()
+        for backend_set in self._by_url.values():
+            for pool in backend_set.pools:
+                pool.close()
         self._pools = keep
         self._sets = sets
+        self._by_url = {}
 
-    def backend_set(self, name: str) -> BackendSet:
-        return self._sets[name]
+    def backend_set(self, name: str):
+        """The BackendSet of a backend of the current plan, or None."""
+        return self._sets.get(name)
+
+    def for_url(self, url: str) -> BackendSet:
+        """A backend made from a base URL (set-backend-service base-url), with default settings;
+        kept until the next plan, so its connections are pooled like any other's."""
+        found = self._by_url.get(url)
+        if found is None:
+            backend = adhoc_backend(url)
+            pools = [UpstreamPool(m, self.loop, backend.max_idle_connections, backend.idle_timeout,
+                                  backend.connect_timeout) for m in backend.members]
+            found = self._by_url[url] = BackendSet(backend, pools)
+        return found
+
+    def _all(self):
+        yield from self._pools.values()
+        for backend_set in self._by_url.values():
+            yield from backend_set.pools
 
     def sweep(self, now: float) -> None:
-        for pool in self._pools.values():
+        for pool in self._all():
             pool.sweep(now)
 
     def close(self) -> None:
-        for pool in self._pools.values():
+        for pool in self._all():
             pool.close()

@@ -107,3 +107,25 @@ def test_backend_error_status_goes_to_on_error(serve):
         """, name="status")
     assert client.get("/st/status?code=200").status == 200
     assert client.get("/st/status?code=503").status == 299
+
+
+def test_set_backend_service_by_id_and_by_base_url(serve):
+    client = serve("""
+        backends:
+          alt: {url: "http://127.0.0.1:{origin}/alt"}
+        apis:
+          sw:
+            path: sw
+            backend: origin
+            subscription_required: false
+            operations:
+              - {id: by-id, method: GET, url_template: /id,
+                 policies: {inbound: [{set-backend-service: {backend-id: alt}}]}}
+              - {id: by-url, method: GET, url_template: /url,
+                 policies: {inbound: [{set-backend-service: {base-url: "http://127.0.0.1:{origin}/elsewhere"}}]}}
+              - {id: rewritten, method: GET, url_template: "/r/{id}",
+                 policies: {inbound: [{rewrite-uri: {template: "/v2/things/{id}?view=full"}}]}}
+        """, name="switch")
+    assert client.get("/sw/id").echo["target"] == "/alt/id"
+    assert client.get("/sw/url").echo["target"] == "/elsewhere/url"
+    assert client.get("/sw/r/42?x=1").echo["target"] == "/api/v2/things/42?view=full&x=1"
