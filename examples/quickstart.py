@@ -4,20 +4,35 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "quickstart.yaml")
 KEY = "quickstart-alice-primary-key-0001"
 
 
+def ready(gateway, timeout: float = 15.0) -> bool:
+    """True once a worker answers the health probe (the curl commands below then work)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and gateway.poll() is None:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8080/status-0123456789abcdef", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def main() -> int:
     backend = subprocess.Popen([sys.executable, os.path.join(HERE, "demo_backend.py"), "9000"])
     gwcore = os.path.join(os.path.dirname(sys.executable), "gwcore")
     gateway = subprocess.Popen([gwcore, "run", "--config", CONFIG])
-    time.sleep(1.0)
-    if gateway.poll() is not None:
+    if not ready(gateway):
+        gateway.terminate()
         backend.terminate()
-        return gateway.returncode or 1
+        print("gwcore did not become ready; see its messages above", file=sys.stderr)
+        return gateway.poll() or 1
     print(f"""
 gwcore is running on http://127.0.0.1:8080 in front of the demo backend on :9000. Try:
 

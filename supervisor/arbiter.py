@@ -21,6 +21,11 @@ from gwcore.supervisor.watchdog import Watchdog
 
 TICK = 0.25
 FAST_STOP_SECONDS = 5.0
+# `python -m` and `-c` put the working directory first on sys.path: started from a source
+# checkout, that would import the checkout's gwcore/ (which has no workers/) instead of the
+# installed package the supervisor runs from. Dropping that entry makes the worker import
+# exactly what the supervisor imported.
+WORKER_ENTRY = "import sys; del sys.path[0]; from gwcore.workers.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 class Supervisor:
@@ -118,7 +123,7 @@ class Supervisor:
     def spawn(self, slot) -> WorkerProcess:
         parent, child = socket.socketpair()
         self.age += 1
-        argv = [sys.executable, "-m", "gwcore.workers.main", "--slot", str(slot.index),
+        argv = [sys.executable, "-c", WORKER_ENTRY, "--slot", str(slot.index),
                 "--listen-fd", str(slot.sock.fileno()), "--control-fd", str(child.fileno()),
                 "--config", self.config.file, "--snapshot", self.config.snapshot,
                 "--generation", str(self.config.generation), "--loaded-at", repr(self.config.loaded_at),
