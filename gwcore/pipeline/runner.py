@@ -159,3 +159,60 @@ def _internal(error: BaseException) -> PolicyError:
 def error_body(error: PolicyError) -> bytes:
     """APIM's error reply body: {"statusCode": N, "message": "..."}."""
     return orjson.dumps({"statusCode": error.status, "message": error.message})
+
+
+class Branch:
+    """Runs a nested list of steps on its own (one child of `wait`): same statuses as a Run,
+    without sections. `start()` gives CONTINUE or RESPOND when the steps finish at once,
+    else a Future that resolves to one of them (or to the error that stopped them)."""
+
+    __slots__ = ("steps", "ctx", "loop", "pc", "future")
+
+    def __init__(self, steps: tuple, ctx, loop):
+        self.steps = steps
+        self.ctx = ctx
+        self.loop = loop
+        self.pc = -1
+        self.future = None
+
+    def start(self):
+        return self._advance(CONTINUE)
+
+    def _advance(self, status):
+        steps, ctx, pc = self.steps, self.ctx, self.pc
+        while True:
+            if status is CONTINUE:
+                pc += 1
+            elif type(status) is int:
+                pc += status
+            elif status is RESPOND:
+                return self._done(RESPOND)
+            elif status is WAIT:
+                raise RuntimeError("a statement that hands the request on cannot run inside wait")
+            else:
+                self.pc = pc
+                if not asyncio.isfuture(status):
+                    status = asyncio.ensure_future(status, loop=self.loop)
+                status.add_done_callback(self._waited)
+                if self.future is None:
+                    self.future = self.loop.create_future()
+                return self.future
+            if pc >= len(steps):
+                return self._done(CONTINUE)
+            status = steps[pc](ctx)
+
+    def _waited(self, done) -> None:
+        if self.future.done():
+            return  # cancelled: wait for="any" had its answer
+        try:
+            status = done.result()
+            self._advance(status)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the branch
+            self.future.set_exception(exc)
+
+    def _done(self, status):
+        if self.future is None:
+            return status
+        if not self.future.done():
+            self.future.set_result(status)
+        return self.future

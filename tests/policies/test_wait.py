@@ -42,3 +42,44 @@ def test_not_in_on_error(policies):
     found = policies.error("- wait: {steps: [{cache-lookup-value: {key: k, variable-name: v}}]}  # <-",
                            section="on-error")
     assert found.message == "wait may not stand in the on-error section"
+
+
+def test_wait_runs_every_branch(serve):
+    client = serve("""
+        apis:
+          w:
+            path: w
+            backend: origin
+            subscription_required: false
+            policies:
+              inbound:
+                - wait:
+                    for: all
+                    steps:
+                      - choose:
+                          - when: {condition: "true", steps: [{set-header: {name: x-one, value: "1"}}]}
+                      - choose:
+                          - when: {condition: "false", steps: [{set-header: {name: x-no, value: "1"}}]}
+                          - otherwise: [{set-header: {name: x-two, value: "2"}}]
+        """)
+    sent = client.get("/w/x").echo["headers"]
+    assert (sent["x-one"], sent["x-two"]) == ("1", "2")
+    assert "x-no" not in sent
+
+
+def test_wait_any_passes_on_an_answer(serve):
+    client = serve("""
+        apis:
+          w:
+            path: w
+            backend: origin
+            subscription_required: false
+            policies:
+              inbound:
+                - wait:
+                    for: any
+                    steps:
+                      - choose:
+                          - when: {condition: "true", steps: [{return-response: {set-status: {code: 202, reason: Early}}}]}
+        """, name="any")
+    assert client.get("/w/x").status == 202
