@@ -187,7 +187,10 @@ class Exchange(Forwarding):
         if not self.request_id:
             self.request_id = worker.new_request_id()
         try:
-            subscription, product = authorize(plan, api, key)
+            if key is None and not api.subscription_required and api.open_product is None:
+                subscription = product = None   # the common open API: nothing to look up
+            else:
+                subscription, product = authorize(plan, api, key)
         except PolicyError as error:
             pipeline = self.operation.pipelines[None]
             if pipeline.program is None or not pipeline.program.sections[ON_ERROR]:

@@ -51,14 +51,22 @@ class Forwarding:
             return self.reply(500, "Backend service URL is not defined")
         self.timeout = backend.timeout if timeout is None else timeout
         self.pool = pool = self.worker.upstreams.backend_set(backend.name).choose()
-        target = (pool.member.base_path + rest or "/").encode("ascii")
+        member = pool.member
+        target = (member.base_path + rest or "/").encode("ascii")
         if query:
             target += b"?" + query
-        self.head = self.build_head(self.method, target, pool.member.host_header, self.headers,
-                                    self._stream_framing())
-        if self.expect and not self.request_complete and self.body_received == 0:
-            self.conn.transport.write(CONTINUE)
-        self._send_to(pool)
+        if self.body_mode == BODY_NONE and self.content_length < 0:
+            framing = ()
+        else:
+            framing = self._stream_framing()
+            if self.expect and not self.request_complete and self.body_received == 0:
+                self.conn.transport.write(CONTINUE)
+        self.head = self.build_head(self.method, target, member.host_header, self.headers, framing)
+        conn = pool.acquire_idle()
+        if conn is not None:
+            self.attach(conn)
+        else:
+            self.connecting = self.worker.loop.create_task(self.connect())
 
     def forward(self, ctx, timeout) -> object:
         """forward-request: send what the context says; the Run resumes when the answer is in."""
@@ -124,7 +132,8 @@ class Forwarding:
             (b"x-forwarded-host", self.host),
             (worker.request_id_header, self.request_id),
         ]
-        extra += framing
+        if framing:
+            extra += framing
         return build_request_head(method, target, headers, skip, extra)
 
     def _send_to(self, pool) -> None:
