@@ -1,0 +1,1 @@
+"""The request pipeline: request context, policy runner, expression language and templates."""
