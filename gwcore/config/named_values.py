@@ -89,14 +89,20 @@ def _plain(value) -> str:
     return str(value)
 
 
-def _walk(node, path, values, failed, source, problems):
+def _walk(node, path, values, failed, source, problems, liquid=False):
     if isinstance(node, dict):
-        return {k: _walk(v, path + (k,), values, failed, source, problems) for k, v in node.items()}
+        # set-body's Liquid template writes its own output tags {{ context.x }} {{ item }}: there a
+        # name that is no named value is left to the template (named values are still replaced)
+        template = node.get("template") == "liquid"
+        return {k: _walk(v, path + (k,), values, failed, source, problems, template and k == "value")
+                for k, v in node.items()}
     if isinstance(node, list):
         return [_walk(v, path + (i,), values, failed, source, problems) for i, v in enumerate(node)]
     if isinstance(node, str) and "{{" in node:
         def substitute(match):
             name = match.group(1)
+            if name not in values and liquid:
+                return match.group(0)
             if name not in values:
                 unresolved = getattr(source, "unresolved", None)
                 if unresolved is not None:

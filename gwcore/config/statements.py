@@ -1,4 +1,5 @@
 """Parses policy sections (lists of statements) into typed policy objects via the registry."""
+from gwcore.config.expressions import check_statement
 from gwcore.policies import load_all
 from gwcore.policies.base import BASE, ON_ERROR_POLICIES, SECTIONS
 
@@ -74,6 +75,7 @@ def parse_statements(raw, path: tuple, ctx: ParseContext, nested: bool) -> tuple
             continue
         statement = cls.parse(attrs, where + (name,), ctx)
         if statement is not None:
+            check_statement(statement, ctx.report)  # its @(expressions) and templates compile
             out.append(statement)
     return tuple(out)
 

@@ -5,6 +5,8 @@ import orjson
 
 from gwcore.pipeline.expressions import ExpressionError, compile_value, is_dynamic
 from gwcore.pipeline.runner import Program
+from gwcore.pipeline.steps import message_of
+from gwcore.pipeline.templates import compile_template
 from gwcore.policies.base import SECTIONS
 
 
@@ -55,10 +57,17 @@ class Compiler:
         return status, body, content_type.encode("latin-1") if content_type else None
 
     def template(self, text: str):
-        """A Liquid template compiled once; a function of the context giving the body."""
-        from gwcore.pipeline.templates import compile_template
-        render = compile_template(text)
-        return lambda ctx: render(ctx).encode("utf-8")
+        """A Liquid template compiled once; a function of the context giving the body (bytes)."""
+        template = compile_template(text)
+        if not template.uses_body:
+            return lambda ctx: template.render(ctx).encode("utf-8")
+        self.reads_body()
+        message = message_of(self.section)
+
+        def render(ctx):
+            body = message(ctx).body
+            return template.render(ctx, _liquid_body(body)).encode("utf-8")
+        return render
 
     def value(self, raw):
         """A literal as it is, or a compiled expression (call it with the context)."""
@@ -99,3 +108,13 @@ def compile_program(pipeline, plan_parts: PlanParts, problems: list) -> Program:
         flags.forwards |= c.forwards
     return Program(flat["inbound"], flat["backend"], flat["outbound"], flat["on-error"],
                    flags.request_body, flags.response_body, flags.forwards)
+
+
+def _liquid_body(body):
+    """The body as Liquid sees it: parsed JSON when it is JSON, else its text."""
+    if body is None:
+        return None
+    try:
+        return body.json
+    except ValueError:
+        return body.text

@@ -1,5 +1,5 @@
 """choose: the first `when` whose condition holds runs its steps, else `otherwise`."""
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from gwcore.pipeline.steps import one_value
 from gwcore.policies import policy
@@ -11,6 +11,13 @@ class When(BaseModel):
 
     condition: str = Field(description="An @(expression) giving true or false.")
     steps: Steps = Field((), description="Statements to run when the condition holds.")
+
+    _path: tuple = PrivateAttr(default=())
+
+    @property
+    def path(self) -> tuple:
+        """Where the `when` stands in the config file (its condition is checked at load, located here)."""
+        return self._path
 
 
 @policy("choose")
@@ -43,7 +50,9 @@ class Choose(PolicyConfig):
                     ctx.report(where + ("when",), "when needs a condition (an @(expression))")
                     continue
                 steps = ctx.parse_steps(body.get("steps"), where + ("when", "steps"))
-                whens.append(When(condition=body["condition"], steps=steps))
+                when = When(condition=body["condition"], steps=steps)
+                when._path = where + ("when",)
+                whens.append(when)
             elif kind == "otherwise" and index == len(raw) - 1:
                 otherwise = ctx.parse_steps(item["otherwise"], where + ("otherwise",))
             else:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainValidator
 
 from gwcore.config.durations import parse_duration
+from gwcore.pipeline.expressions import is_expression  # one definition of "an @(expression)"
 from gwcore.policies.base import Value, kebab
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -22,11 +23,6 @@ class Label:
 
 
 # ---- expressions ------------------------------------------------------------------------------
-
-def is_expression(value) -> bool:
-    """True for a whole `@( ... )` expression (kept as text; compiled when the Plan's steps are built)."""
-    return isinstance(value, str) and value.strip().startswith("@(") and value.strip().endswith(")")
-
 
 def _check_expression_shape(text: str) -> str:
     stripped = text.strip()

@@ -26,7 +26,7 @@ key too and repeated children become a list; an element holding only text is a s
 accepted as well); a list wrapper whose children are all one text element collapses to a list of scalars
 (`allowed-origins: [a, b]`; the spelled-out `{origin: [a, b]}` is accepted too). Nested statements go under
 `steps`. Seconds may be written `30`, `30s`, `500ms`, `5m` or `1h`. A value marked "@(expression)" may be an
-expression over `context`; `{{named values}}` are allowed in any value.
+expression over `context` (the language: docs/expressions.md); `{{named values}}` are allowed in any value.
 """
 
 

@@ -129,3 +129,47 @@ def test_set_backend_service_by_id_and_by_base_url(serve):
     assert client.get("/sw/id").echo["target"] == "/alt/id"
     assert client.get("/sw/url").echo["target"] == "/elsewhere/url"
     assert client.get("/sw/r/42?x=1").echo["target"] == "/api/v2/things/42?view=full&x=1"
+
+
+EXPRESSIONS = """
+apis:
+  ex:
+    path: ex
+    backend: origin
+    subscription_required: false
+    operations:
+      - {id: item, method: GET, url_template: "/items/{id}"}
+      - {id: boom, method: GET, url_template: /boom,
+         policies: {inbound: [{set-header: {name: x-boom, value: '@(context.request.headers["x-absent"])'}}]}}
+    policies:
+      inbound:
+        - base
+        - set-variable: {name: tier, value: '@(context.request.headers.get("x-tier", "std"))'}
+        - choose:
+            - when: {condition: '@(context.variables["tier"] == "gold")',
+                     steps: [{set-header: {name: x-lane, value: fast}}]}
+            - otherwise: [{set-header: {name: x-lane, value: '@("slow-" + context.variables["tier"])'}}]
+        - set-header: {name: x-item, value: '@(context.request.matched_parameters.get("id", "-"))'}
+      on-error:
+        - return-response:
+            set-status: {code: 500, reason: Failed}
+            set-header: [{name: x-reason, value: '@(context.last_error.reason)'},
+                         {name: x-section, value: '@(context.last_error.section)'}]
+            set-body: '@(context.last_error.message)'
+"""
+
+
+def test_expressions_drive_choose_variables_and_values(serve):
+    client = serve(EXPRESSIONS, name="expr")
+    gold = client.get("/ex/items/9", headers={"x-tier": "gold"}).echo["headers"]
+    assert (gold["x-lane"], gold["x-item"]) == ("fast", "9")
+    assert client.get("/ex/items/3").echo["headers"]["x-lane"] == "slow-std"
+
+
+def test_expression_failure_reaches_on_error_with_last_error(serve):
+    client = serve(EXPRESSIONS, name="expr2")
+    answer = client.get("/ex/boom")
+    assert answer.status == 500
+    assert answer.headers["x-reason"] == "ExpressionValueEvaluationFailure"
+    assert answer.headers["x-section"] == "inbound"
+    assert answer.body.startswith(b"Expression evaluation failed.")
