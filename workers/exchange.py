@@ -180,7 +180,12 @@ class Exchange(Forwarding):
             return self.local(status_endpoints.answer(path, worker, plan))
         match = plan.match(self.method.decode("ascii"), path, query.decode("latin-1"), self)
         if match is None:
-            return self.reply(404, replies.NOT_FOUND)
+            unmatched = plan.unmatched
+            if unmatched is None or not unmatched.program.sections[ON_ERROR]:
+                return self.reply(404, replies.NOT_FOUND)
+            self.request_id = self.request_id or worker.new_request_id()
+            self.begin(unmatched, None, None, None, "", query)
+            return self.run.fail(PolicyError(404, replies.NOT_FOUND, "OperationNotFound", source="configuration"))
         self.api, self.operation, self.params, rest = match
         api = self.api
         key, query = self.take_key(api, query)
@@ -236,9 +241,9 @@ class Exchange(Forwarding):
         url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
         request = Request(self.method.decode("ascii"), url, Headers(self.headers),
                           self.conn.peer.decode("ascii"), self.params or {})
-        api = self.api
+        api, operation = self.api, self.operation
         ctx = self.ctx = Context(
-            self, request, api.info, self.operation.info,
+            self, request, api.info if api else None, operation.info if operation else None,
             self.plan.product_infos.get(product) if product else None,
             subscription.info(key) if subscription is not None else None,
             self.request_id.decode("latin-1"), time(), rest)

@@ -134,6 +134,9 @@ class Plan:
     subscriptions: dict = field(repr=False)
     _by_digest: dict = field(repr=False)
     product_infos: dict = field(repr=False, default_factory=dict)  # name -> context.product
+    # What runs for a request no operation matches: the global on-error section (APIM's
+    # OperationNotFound); None in plans built without behaviour.
+    unmatched: Optional[Pipeline] = field(repr=False, default=None)
 
     def match(self, method: str, path: str, query: str = "", headers=None):
         """(ApiPlan, OperationPlan, params, rest) or None."""
@@ -223,6 +226,7 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1, probl
         settings=config.gateway, router=fastpath.Router(specs), apis=apis, backends=backends,
         products=dict(config.products), subscriptions=subscriptions, _by_digest=by_digest,
         product_infos={name: Named(id=name, name=name) for name in config.products},
+        unmatched=_unmatched(global_sections, backends, fragments, problems),
     )
 
 
@@ -251,6 +255,13 @@ def expand_base(chain: list, section: str) -> tuple:
 
 def _pipeline(chain: list) -> Pipeline:
     return Pipeline(**{s.replace("-", "_"): expand_base(chain, s) for s in SECTIONS})
+
+
+def _unmatched(global_sections: dict, backends: dict, fragments: dict, problems) -> Optional[Pipeline]:
+    if problems is None:
+        return None
+    pipeline = Pipeline(on_error=expand_base([global_sections], "on-error"))
+    return _with_program(pipeline, compile_program(pipeline, PlanParts(backends, fragments), problems))
 
 
 def _with_program(pipeline: Pipeline, program) -> Pipeline:

@@ -173,3 +173,17 @@ def test_expression_failure_reaches_on_error_with_last_error(serve):
     assert answer.headers["x-reason"] == "ExpressionValueEvaluationFailure"
     assert answer.headers["x-section"] == "inbound"
     assert answer.body.startswith(b"Expression evaluation failed.")
+
+
+def test_unmatched_requests_run_the_global_on_error(serve):
+    client = serve("""
+        apis:
+          a: {path: a, backend: origin, subscription_required: false}
+        policies:
+          on-error:
+            - set-header: {name: x-reason, value: '@(context.last_error.reason)'}
+        """, name="unmatched")
+    answer = client.get("/nowhere")
+    assert answer.status == 404
+    assert answer.headers["x-reason"] == "OperationNotFound"
+    assert answer.json() == {"statusCode": 404, "message": "Resource not found"}
