@@ -30,6 +30,11 @@ expression over `context` (the language: docs/expressions.md); `{{named values}}
 """
 
 
+RUNS = "Status: runs in this version."
+NOT_YET = ("Status: validated, not run yet — a config using it is refused at load (gwcore never skips a"
+           " policy it cannot run).")
+
+
 def describe(annotation, metadata=()) -> str:
     """A short type name for the table: from a Label when the schema gives one, else from the type."""
     labels = [item for item in metadata if isinstance(item, Label)]
@@ -117,7 +122,8 @@ def sections_text(cls) -> str:
 
 
 def render_policy(cls) -> list:
-    lines = [f"## {cls.policy_name}", "", summary(cls), "", f"Sections: {sections_text(cls)}."]
+    lines = [f"## {cls.policy_name}", "", summary(cls), "", f"Sections: {sections_text(cls)}.", "",
+             RUNS if hasattr(cls, "compile") else NOT_YET]
     scopes = getattr(cls, "scopes", SCOPES)
     if tuple(scopes) != SCOPES:
         lines.append(f"Scopes: {', '.join(scopes)} only.")

@@ -19,3 +19,17 @@ def test_username_without_colon(policies):
 def test_password_required(policies):
     found = policies.error("- authentication-basic: {username: svc}  # <-")
     assert (found.path, found.message) == (f"{policies.at()}.authentication-basic.password", "required, but missing")
+
+
+def test_backend_gets_basic_credentials_and_the_callers_are_replaced(serve):
+    client = serve("""
+        apis:
+          b:
+            path: b
+            backend: origin
+            subscription_required: false
+            policies:
+              inbound: [{authentication-basic: {username: svc, password: "p@ss:word"}}]
+        """)
+    sent = client.get("/b/x", headers={"authorization": "Bearer caller-token"}).echo["headers"]
+    assert sent["authorization"] == "Basic c3ZjOnBAc3M6d29yZA=="

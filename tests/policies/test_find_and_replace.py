@@ -18,3 +18,20 @@ def test_from_must_not_be_empty(policies):
     """)
     assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.find-and-replace.from")
     assert found.message == "must not be empty"
+
+
+def test_find_and_replace_in_request_and_response_bodies(serve):
+    client = serve("""
+        apis:
+          f:
+            path: f
+            backend: origin
+            subscription_required: false
+            policies:
+              inbound: [{find-and-replace: {from: secret, to: "[hidden]"}}]
+              outbound: [{find-and-replace: {from: '"method"', to: '"verb"'}}]
+        """)
+    answer = client("POST", "/f/x", body=b"my secret is secret", headers={"content-type": "text/plain"})
+    echo = answer.json()
+    assert echo["body"] == "my [hidden] is [hidden]"
+    assert echo["verb"] == "POST" and "method" not in echo
