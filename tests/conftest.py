@@ -80,11 +80,12 @@ def redis_command(port: int, *args, timeout: float = 2.0):
 class RedisServer:
     """A redis-server on a free port; `kill`, `pause`/`resume` and `start` again on the same port."""
 
-    def __init__(self, directory, port: int = None, extra=()):
+    def __init__(self, directory, port: int = None, extra=(), config_file: str = None):
         self.directory = str(directory)
         os.makedirs(self.directory, exist_ok=True)
         self.port = port or free_port()
         self.extra = list(extra)
+        self.config_file = config_file  # redis-server reads a config file only as its first argument
         self.process = None
 
     @property
@@ -92,8 +93,9 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> "RedisServer":
-        argv = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", self.directory, "--logfile", "redis.log", *self.extra]
+        argv = [redis_binary(), *([self.config_file] if self.config_file else []),
+                "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", self.directory, "--logfile", "redis.log", *self.extra]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -102,9 +104,11 @@ class RedisServer:
                 raise RuntimeError(f"redis-server on port {self.port} exited with {self.process.returncode};"
                                    f" see {self.directory}/redis.log")
             try:
-                if redis_command(self.port, "PING", timeout=0.5):
+                redis_command(self.port, "PING", timeout=0.5)
+                return self
+            except Exception as exc:
+                if "NOAUTH" in str(exc):    # it answers, and wants a password
                     return self
-            except Exception:
                 if time.monotonic() > deadline:
                     self.kill()
                     raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout} s")

@@ -213,7 +213,7 @@ class RedisBackend(StateBackend):
             return
         self.batches += 1
         timer = self._loop.call_at(deadline_at, _cancel, replies)
-        replies.add_done_callback(functools.partial(self._replied, batch, timer, self._loop.time(), deadline_at))
+        replies.add_done_callback(functools.partial(self._replied, batch, timer, time.perf_counter(), deadline_at))
 
     def _replied(self, batch, timer, sent_at, deadline_at, replies) -> None:
         timer.cancel()
@@ -226,7 +226,7 @@ class RedisBackend(StateBackend):
             self._lost(exc)
             self._fall_back(batch)
             return
-        self._latency_ms = (self._loop.time() - sent_at) * 1000.0
+        self._latency_ms = (time.perf_counter() - sent_at) * 1000.0   # uvloop's clock counts whole ms
         again = []
         for entry, reply in zip(batch, replies.result()):
             if isinstance(reply, ReplyError):
