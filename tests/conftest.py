@@ -16,15 +16,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _twin(name):
+def load_twin(name: str, python_module: str, c_module: str):
+    """Twin `py` or `c` of an accelerated module; the C one is skipped only in a pure-Python build."""
     if name == "py":
-        return importlib.import_module("gwcore._fastpath_py")
+        return importlib.import_module(python_module)
     try:
-        return importlib.import_module("gwcore._fastpath")
+        return importlib.import_module(c_module)
     except ImportError:
         if os.environ.get("GW_NO_EXTENSIONS"):
             pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
         raise
+
+
+def _twin(name):
+    return load_twin(name, "gwcore._fastpath_py", "gwcore._fastpath")
 
 
 @pytest.fixture(params=["py", "c"])

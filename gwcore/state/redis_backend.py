@@ -11,6 +11,11 @@ Rate limits and quotas run as Lua scripts (gwcore/state/lua/), loaded on each co
 called with EVALSHA (EVAL with the source when a server answers NOSCRIPT: after a restart, a
 failover or a SCRIPT FLUSH). Keys are gw:v1:{<key>}:<kind>:... : a format version, and the
 caller's key as a hash tag so a future two-key script stays on one Cluster slot.
+
+Client CPU per rate_limit call, measured on the 2-core dev box against a local redis-server:
+lean client 54 us alone in its tick, 6 us at 10 calls per tick, 4 us at 100; redis-py 111,
+47 and 25 us. So single servers and Sentinel masters use the lean client (resp.py) and only
+Cluster, which needs slot routing, goes through redis-py.
 """
 import asyncio
 import functools
@@ -25,12 +30,12 @@ from gwcore.state.redis_transport import transport_for
 from gwcore.state.redis_url import parse_url
 from gwcore.state.resp import ReplyError
 from gwcore.state.scripts import ALL, QUOTA, SLIDING_WINDOW, SOURCE_BY_SHA
+from gwcore.state.shm import MAX_LIMIT   # the same limits as the local table (32-bit bucket counts)
 
 DEFAULT_DEADLINE = 0.1
 CONNECT_TIMEOUT = 1.0       # background reconnects may take longer than a request's deadline
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
-MAX_LIMIT = 2**31 - 1       # as the local table: windows count in 32 bits
 # Replies that mean this server cannot serve us now: handled like an unreachable server.
 UNAVAILABLE_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"})
 
@@ -72,8 +77,8 @@ class RedisBackend(StateBackend):
         self.fallback = fallback if fallback is not None else LocalBackend(clock=clock)
         self.fail_closed = on_failure == "closed"
         self._clock = clock     # None: the scripts read the server's clock (TIME)
-        self._transport = transport_for(target, max(CONNECT_TIMEOUT, 10 * self.deadline), client)
         self._connect_timeout = max(CONNECT_TIMEOUT, 10 * self.deadline)
+        self._transport = transport_for(target, self._connect_timeout, client)
         self._loop = None
         self._pending = []      # (command, future or None, convert reply, fallback method, its args, guarded)
         self._up = asyncio.Event()

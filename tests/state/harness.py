@@ -1,24 +1,13 @@
 """Helpers of the state tests: the twin modules by name, an injectable clock, a synchronous harness for any backend."""
-import importlib
-import os
-
-import pytest
-
+from conftest import load_twin
 from gwcore.state.base import resolve
 
 T0 = 1_700_000_000.0   # a bucket boundary for periods of 60 s (w = 4 s) and 300 s (w = 20 s)
 
 
 def twin_module(name: str):
-    """The shared-table twin `py` or `c`; the C one is skipped only in a pure-Python build."""
-    if name == "py":
-        return importlib.import_module("gwcore.state._shm_py")
-    try:
-        return importlib.import_module("gwcore.state._shm")
-    except ImportError:
-        if os.environ.get("GW_NO_EXTENSIONS"):
-            pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
-        raise
+    """The shared-table twin `py` or `c`."""
+    return load_twin(name, "gwcore.state._shm_py", "gwcore.state._shm")
 
 
 class FakeClock:
