@@ -54,4 +54,4 @@ test: system-deps $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-pure build *.egg-info gwcore/_fastpath.c gwcore/*.so
+	rm -rf $(VENV) .venv-pure build *.egg-info gwcore/_fastpath.c gwcore/*.so gwcore/state/_shm.c gwcore/state/*.so

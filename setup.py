@@ -11,7 +11,7 @@ PACKAGES = [
     "gwcore.workers", "gwcore.supervisor",
 ]
 PACKAGE_DIR = {"gwcore.workers": "workers", "gwcore.supervisor": "supervisor"}
-CYTHON_MODULES = ["gwcore._fastpath"]
+CYTHON_MODULES = ["gwcore._fastpath", "gwcore.state._shm"]
 
 
 def say_pure(reason):
@@ -52,7 +52,7 @@ def extensions():
 setup(
     packages=[p for p in PACKAGES if os.path.isdir(PACKAGE_DIR.get(p, p.replace(".", "/")))],
     package_dir=PACKAGE_DIR,
-    package_data={"gwcore": ["*.pyx", "state/lua/*.lua"]},
+    package_data={"gwcore": ["*.pyx", "state/*.pyx", "state/lua/*.lua"]},
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
 )
