@@ -282,6 +282,7 @@ class Forwarding:
         return b"".join(parts)
 
     def upstream_body(self, chunk: bytes):
+        self.bytes_out += len(chunk)
         mode = self.out_mode
         if mode == OUT_LENGTH or mode == OUT_CLOSE:
             self.out.append(chunk)
@@ -391,6 +392,7 @@ class Forwarding:
         if not streaming:
             if self.out_mode == OUT_DISCARD and self.method != b"HEAD" and response.status_code not in NO_BODY_STATUS:
                 head += body.bytes
+                self.bytes_out = len(body.bytes)
             self.conn.transport.write(head)
             if self.upstream is not None:   # the backend's own body is not wanted: drop the connection
                 self.upstream.abort()
@@ -398,6 +400,7 @@ class Forwarding:
             return self.finish()
         self.out.append(head)
         for chunk in held or ():
+            self.bytes_out -= len(chunk)  # counted as they arrived
             self.upstream_body(chunk)
         if self.upstream is None:           # the backend finished while outbound ran
             if self.out_mode == OUT_CHUNKED:

@@ -4,6 +4,7 @@ import os
 import time
 
 from gwcore.observability.access_log import AccessLog
+from gwcore.state import open_backend
 from gwcore.upstream.pool import Upstreams
 from gwcore.workers.exchange import H_REQUEST_ID, SPECIAL_HEADERS, skip_set
 from gwcore.workers.protocol import HttpProtocol
@@ -15,8 +16,10 @@ DRAIN_IDLE_GRACE = 1.0
 class Worker:
     """Serves one listening socket with the Plan it is given; knows nothing of signals."""
 
-    def __init__(self, plan, sock, loop, slot: int = 0):
+    def __init__(self, plan, sock, loop, slot: int = 0, shared_table=None):
         self.loop = loop
+        self.shared_table = shared_table   # this host's SharedTable (limits exact across workers)
+        self.state = None
         self.sock = sock
         self.slot = slot
         self.pid = os.getpid()
@@ -44,9 +47,21 @@ class Worker:
         self.skip_request_headers = skip_set(rid)
         self.special_headers = {**SPECIAL_HEADERS, rid: H_REQUEST_ID}
         self.upstreams.use_plan(plan)
+        if self.state is None or self.state_url != settings.state:
+            self._open_state(settings)
         if self.access_log is not None:
             self.access_log.close()
         self.access_log = AccessLog.open(settings.access_log)
+
+    def _open_state(self, settings) -> None:
+        """The state backend the settings name; a reload that changes it swaps backends."""
+        old = self.state
+        self.state = open_backend(settings, self.shared_table)
+        self.state_url = settings.state
+        if self.loop.is_running():
+            self.loop.create_task(self.state.start(timeout=1.0))
+        if old is not None:
+            self.loop.create_task(old.close())
 
     def reopen_logs(self) -> None:
         """SIGUSR1: reopen the access log file (after logrotate moved it)."""
@@ -60,10 +75,11 @@ class Worker:
         return b"%s-%x" % (self._rid_prefix, self._rid_counter)
 
     def health_problems(self) -> list:
-        """Reasons this worker cannot serve (the state backend adds its own later)."""
-        return ["shutting down"] if self.draining else []
+        """Reasons this worker cannot serve: draining, or a state backend failing closed."""
+        return (["shutting down"] if self.draining else []) + self.state.problems()
 
     async def start(self) -> None:
+        await self.state.start(timeout=1.0)
         self.server = await self.loop.create_server(lambda: HttpProtocol(self), sock=self.sock, backlog=4096)
         self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
@@ -107,3 +123,5 @@ class Worker:
         if self.access_log is not None:
             self.access_log.close()
             self.access_log = None
+        if self.state is not None:
+            self.loop.create_task(self.state.close())

@@ -43,5 +43,6 @@ def answer(path: str, worker, plan):
         "configurationGeneration": plan.generation,
         "configurationSource": plan.source,
         "worker": worker.pid,
+        "stateBackend": worker.state.health(),
     }
     return 200, orjson.dumps(body), ((b"cache-control", b"no-store"),)

@@ -171,6 +171,11 @@ class Request:
         self.body = None          # a Body when the pipeline reads or replaces it
         self.certificate = None   # the client certificate, with TLS client authentication
 
+    @property
+    def ip_address(self) -> str:
+        """APIM's name (context.Request.IpAddress) for `ip`."""
+        return self.ip
+
 
 class Response:
     """context.response: the backend's answer (or the one policies build), before it is sent."""

@@ -3,6 +3,7 @@ from typing import ClassVar, Optional
 
 from pydantic import Field, model_validator
 
+from gwcore.pipeline.limits import check_quotas
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Element, ScopeRestricted, Text, duration, integer, many
@@ -66,3 +67,38 @@ class Quota(ScopeRestricted, PolicyConfig):
     @model_validator(mode="after")
     def _volume(self):
         return check_volume(self, "quota")
+
+    def compile(self, c) -> list:
+        """Per subscription, windows counted from the epoch (gwcore keeps no subscription start
+        dates): this statement's quota, then the called API's and operation's when named."""
+        where = ".".join(str(p) for p in self.path)
+        apis = {}
+        for target in self.api:
+            operations = {(op.id or op.name): op for op in target.operation}
+            apis[target.id or target.name] = (target, operations)
+
+        def quota(ctx):
+            subscription = ctx.subscription
+            if subscription is None:
+                return None
+            base = f"q:{where}:{subscription.id}"
+            checks = volume_checks(base, self)
+            found = apis.get(ctx.api.name)
+            if found is not None:
+                checks += volume_checks(f"{base}:api:{ctx.api.name}", found[0])
+                operation = found[1].get(ctx.operation.id)
+                if operation is not None:
+                    checks += volume_checks(f"{base}:op:{ctx.api.name}:{ctx.operation.id}", operation)
+            return check_quotas(ctx, checks, 0.0, 1, "quota")
+
+        return [quota]
+
+
+def volume_checks(key: str, target) -> list:
+    """(key, limit, period, is_bandwidth) for the calls and the bandwidth (KB) a target limits."""
+    checks = []
+    if target.calls is not None:
+        checks.append((key + ":calls", target.calls, target.renewal_period, False))
+    if target.bandwidth is not None:
+        checks.append((key + ":bytes", target.bandwidth * 1024, target.renewal_period, True))
+    return checks

@@ -4,10 +4,12 @@ from typing import Annotated, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from gwcore.pipeline.limits import check_quotas
+from gwcore.pipeline.steps import as_text, one_value
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Flag, Label, TextOrExpr, duration, integer
-from gwcore.policies.quota import check_volume
+from gwcore.policies.quota import check_volume, volume_checks
 
 
 def _instant(value) -> datetime:
@@ -44,3 +46,35 @@ class QuotaByKey(PolicyConfig):
     @model_validator(mode="after")
     def _volume(self):
         return check_volume(self, "quota-by-key")
+
+    def compile(self, c) -> list:
+        """Like quota, per counter-key value. With increment-condition the call is counted after the
+        response when the condition holds (checked, not counted, on the way in)."""
+        key = one_value(c, self.counter_key, as_text)
+        cost = one_value(c, self.increment_count, int)
+        start = self.first_period_start.timestamp()
+        condition = None
+        if self.increment_condition is not None:
+            condition = one_value(c, self.increment_condition, lambda v: v is True or as_text(v).lower() == "true")
+
+        def quota_by_key(ctx):
+            checks = volume_checks(f"qk:{key(ctx)}", self)
+            units = cost(ctx)
+            if condition is None:
+                return check_quotas(ctx, checks, start, units, "quota-by-key")
+            return check_quotas(ctx, checks, start, units, "quota-by-key", count_now=False,
+                                admitted=lambda: ctx._on_end(lambda: _count_later(ctx, condition, checks, start,
+                                                                                  units)))
+
+        return [quota_by_key]
+
+
+def _count_later(ctx, condition, checks, start: float, units: int) -> None:
+    try:
+        if condition(ctx):
+            state = ctx._exchange.worker.state
+            for key, _, period, bandwidth in checks:
+                if not bandwidth:
+                    state.quota_add(key, period, units, start)
+    except Exception:  # noqa: BLE001 - the answer is sent; a failure here must not touch it
+        return

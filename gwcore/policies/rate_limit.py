@@ -3,6 +3,8 @@ from typing import ClassVar, Optional
 
 from pydantic import Field, model_validator
 
+from gwcore.pipeline.errors import PolicyError
+from gwcore.pipeline.limits import check_all, ratelimit_headers, state_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Element, HeaderName, ScopeRestricted, Text, duration, integer, many
@@ -46,6 +48,26 @@ class ApiLimit(LimitTarget):
 class RateLimitHeaders(PolicyConfig):
     """Response headers and variables reporting a call-rate limit's state."""
 
+    def answer_decision(self, ctx, decision, period: float) -> None:
+        """Report `decision` as this statement's attributes ask; raise the 429 when it denies."""
+        variables = ctx.variables
+        if self.remaining_calls_variable_name:
+            variables[self.remaining_calls_variable_name] = decision.remaining
+        headers = ratelimit_headers(self.policy_name, decision, period)
+        if self.remaining_calls_header_name:
+            headers.append((self.remaining_calls_header_name.lower().encode("latin-1"), b"%d" % decision.remaining))
+        if self.total_calls_header_name:
+            headers.append((self.total_calls_header_name.lower().encode("latin-1"), b"%d" % decision.limit))
+        if decision.allowed:
+            ctx._add_response_headers(headers)
+            return
+        wait = max(decision.retry_after, 1)
+        if self.retry_after_variable_name:
+            variables[self.retry_after_variable_name] = wait
+        headers.append((self.retry_after_header_name.lower().encode("latin-1"), b"%d" % wait))
+        raise PolicyError(429, f"Rate limit is exceeded. Try again in {wait} seconds.", "RateLimitExceeded",
+                          source=self.policy_name, headers=tuple(headers))
+
     retry_after_header_name: HeaderName = Field("Retry-After", description="Header carrying the seconds to wait"
                                                                            " once the limit is exceeded.")
     retry_after_variable_name: Optional[Text] = Field(None, description="Variable receiving the seconds to wait"
@@ -67,3 +89,29 @@ class RateLimit(ScopeRestricted, RateLimitHeaders):
     renewal_period: RenewalPeriod = Field(description="Sliding window in seconds, at most 300.")
     api: many(ApiLimit) = Field((), description="Per-API limits inside a product: a list of {name|id, calls,"
                                                 " renewal-period, operation}.")
+
+    def compile(self, c) -> list:
+        """Per subscription: this statement's limit, then the limit of the called API and of the
+        called operation when the statement names them. Calls without a subscription pass."""
+        where = ".".join(str(p) for p in self.path)   # one counter set per statement
+        apis = {}
+        for limit in self.api:
+            operations = {(op.id or op.name): (op.calls, op.renewal_period) for op in limit.operation}
+            apis[limit.id or limit.name] = (limit.calls, limit.renewal_period, operations)
+
+        def rate_limit(ctx):
+            subscription = ctx.subscription
+            if subscription is None:
+                return None
+            base = f"rl:{where}:{subscription.id}"
+            checks = [(base, self.calls, self.renewal_period)]
+            api = apis.get(ctx.api.name)
+            if api is not None:
+                checks.append((f"{base}:api:{ctx.api.name}", api[0], api[1]))
+                operation = api[2].get(ctx.operation.id)
+                if operation is not None:
+                    checks.append((f"{base}:op:{ctx.api.name}:{ctx.operation.id}", *operation))
+            return check_all(ctx, checks, state_of(ctx).rate_limit,
+                             lambda decision, limit, period: self.answer_decision(ctx, decision, period))
+
+        return [rate_limit]
