@@ -6,15 +6,21 @@ class PolicyError(Exception):
 
     `reason` and `source` are APIM's LastError.Reason and LastError.Source (e.g.
     "RateLimitExceeded", "rate-limit"); `headers` go on the default error reply (Retry-After).
+    `detail`, when given, is LastError.Message while the reply says `message` (validate-jwt's
+    failed-validation-error-message replaces the text the caller sees, not the one on-error reads).
     """
 
-    def __init__(self, status: int, message: str, reason: str, source: str = "", headers: tuple = ()):
+    detail = None
+
+    def __init__(self, status: int, message: str, reason: str, source: str = "", headers: tuple = (),
+                 detail: str = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.reason = reason
         self.source = source
         self.headers = headers
+        self.detail = detail
 
 
 class BackendError(PolicyError):

@@ -85,8 +85,8 @@ class Run:
             self.section = DONE
             return self.host.send_error(error)
         ctx = self.ctx
-        ctx.last_error = LastError(error.source, error.reason, error.message,
-                                   SECTION_NAMES[self.section], error.status)
+        message = error.message if error.detail is None else error.detail  # validate-jwt: APIM's own text
+        ctx.last_error = LastError(error.source, error.reason, message, SECTION_NAMES[self.section], error.status)
         ctx.response._replace(error.status, error_body(error), headers=error.headers)
         self.section, self.pc = ON_ERROR, -1
         self._advance(CONTINUE)

@@ -1,0 +1,1 @@
+"""The upstream side against real local servers: the one-shot HTTP client."""
