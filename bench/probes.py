@@ -8,8 +8,9 @@ def plain_answer(port: int, scenario, headers) -> str:
     return "" if status == 200 else f"GET {scenario.path} answered {status}: {body[:200]!r}"
 
 
-def missing_behaviour(port: int, scenario, headers) -> list:
-    """What the target fails to do of what the scenario measures (empty: it does it all)."""
+def missing_behaviour(port: int, scenario, headers, redis_port=None) -> list:
+    """What the target fails to do of what the scenario measures (empty: it does it all);
+    with `redis_port`, its state must also have reached that redis-server."""
     missing = []
     for name in scenario.refused_without:
         without = [(k, v) for k, v in headers if k.lower() != name.lower()]
@@ -21,9 +22,6 @@ def missing_behaviour(port: int, scenario, headers) -> list:
         second = get(port, scenario.path, headers)[1].get("x-origin-id")
         if not first or first != second:
             missing.append("a repeated GET reached the origin again (X-Origin-Id changed): no cache hit")
+    if redis_port is not None and not redis_dbsize(redis_port):
+        missing.append("no keys in the bench redis-server: the state did not go to Redis")
     return missing
-
-
-def redis_in_use(redis_port: int) -> str:
-    """'' when the gateway has written keys to the bench's redis-server."""
-    return "" if redis_dbsize(redis_port) else "no keys in the bench redis-server: state did not go to Redis"

@@ -24,7 +24,7 @@ import wrkrun
 from catalog import BY_NAME, NOT_LANDED, SCENARIOS
 from reload import run_reload
 from report import full_report, machine, write_results
-from targets import HERE, WORK, start_gwcore, start_nginx_proxy, start_origin, start_redis, stop_all
+from targets import HERE, WORK, start_gwcore, start_nginx_proxy, start_origin, start_redis, stop_all, wait_ready
 from tokens import make_jwt_material
 
 ROOT = os.path.dirname(HERE)
@@ -58,9 +58,7 @@ def check_targets(scenario, targets, headers, redis) -> None:
         is_nginx = t.name.startswith("nginx")
         if is_nginx and not scenario.nginx_refuses:
             continue
-        missing = probes.missing_behaviour(t.port, scenario, headers)
-        if redis is not None and not is_nginx:
-            missing += [m for m in [probes.redis_in_use(redis.port)] if m]
+        missing = probes.missing_behaviour(t.port, scenario, headers, redis.port if redis and not is_nginx else None)
         if missing and (is_nginx or scenario.landed):
             t.fail(f"{scenario.name}: does not do what the scenario measures: {'; '.join(missing)}")
         if not is_nginx and not scenario.landed:
@@ -75,7 +73,9 @@ def run_scenario(scenario, origin, env: dict, args, redis) -> list:
     targets = [start_nginx_proxy(scenario, origin.port, {**env, "WORK": WORK}, args.proxy_cpus)]
     try:
         for workers in args.workers:
-            targets.append(start_gwcore(f"gwcore-{workers}w", config, workers, env, args.proxy_cpus))
+            targets.append(start_gwcore(f"gwcore-{workers}w", config, workers, env, args.proxy_cpus, wait=False))
+        for t in targets[1:]:
+            wait_ready(t)
         for t in targets:  # warm up pools and caches, counting every non-2xx on the way
             url = f"http://127.0.0.1:{t.port}{scenario.path}"
             wrkrun.run(url, args.warmup, args.connections, headers, strict=True, cpus=args.load_cpus,
@@ -86,8 +86,7 @@ def run_scenario(scenario, origin, env: dict, args, redis) -> list:
             for t in targets:
                 samples[t.name].append(measure(t, f"http://127.0.0.1:{t.port}{scenario.path}", headers, args))
     finally:
-        for t in targets:
-            t.stop()
+        stop_all(targets)
     rows = []
     for t in targets:
         runs = samples[t.name]
@@ -105,7 +104,8 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="short runs, one round, no RESULTS.md")
     parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS] + [RELOAD],
                         help="repeatable; default: all of them")
-    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10, quick 3)")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10; quick 3, or 2 when more"
+                                                     " than 3 scenarios run)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of strict warm-up per target")
     parser.add_argument("--reload-duration", type=int, help="seconds of the reload run (default 20, quick 6)")
@@ -119,7 +119,6 @@ def parse_args(argv):
                         help="also run scenarios bench/catalog.py lists as not landed, and say if they now work")
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"), help="written unless --quick")
     args = parser.parse_args(argv)
-    args.duration = args.duration or (3 if args.quick else 10)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.reload_duration = args.reload_duration or (6 if args.quick else 20)
     args.workers = args.workers or [1, 2]
@@ -144,6 +143,10 @@ def main(argv=None) -> int:
     chosen = args.scenario or [s.name for s in SCENARIOS] + [RELOAD]
     runnable = [BY_NAME[n] for n in chosen if n != RELOAD and (BY_NAME[n].landed or args.include_unlanded)]
     redis_needed = any(s.needs_redis for s in runnable)
+    if args.duration is None:
+        # shorter quick runs once most scenarios have landed keep `make bench-quick`, install
+        # included, under 2 minutes on a fresh machine
+        args.duration = 10 if not args.quick else 3 if len(runnable) <= 3 else 2
     ensure_tools(args, redis_needed)
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)

@@ -82,13 +82,15 @@ class Process:
     def cpu_seconds(self) -> float:
         return tree_cpu_seconds(self.pid)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, self.stop_signal)
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
+            os.kill(self.pid, self.stop_signal)
+
+    def wait_stopped(self) -> None:
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
         try:  # anything left in its session (a worker that outlived its supervisor)
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -97,10 +99,17 @@ class Process:
         if self in _started:
             _started.remove(self)
 
+    def stop(self) -> None:
+        stop_all([self])
 
-def stop_all() -> None:
-    for process in reversed(list(_started)):
-        process.stop()
+
+def stop_all(processes=None) -> None:
+    """Stop `processes` (default: every one started), all at once: each signalled, then each awaited."""
+    processes = list(reversed(_started)) if processes is None else list(processes)
+    for process in processes:
+        process.request_stop()
+    for process in processes:
+        process.wait_stopped()
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -211,8 +220,9 @@ def start_nginx_proxy(scenario, origin_port: int, env: dict, cpus=None) -> Proce
 
 # ---------------------------------------------------------------- gwcore and redis
 
-def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None) -> Process:
-    """`gwcore run` on a free port; returns once every worker has said it is ready."""
+def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None, wait: bool = True) -> Process:
+    """`gwcore run` on a free port; returns once every worker has said it is ready (wait=False:
+    at once, and wait_ready() later, so that several gateways boot side by side)."""
     port = free_port()
     pidfile = os.path.join(WORK, f"{name}.pid")
     argv = cpu_prefix(cpus) + [GWCORE, "run", "--config", config, "--listen", f"127.0.0.1:{port}",
@@ -221,14 +231,16 @@ def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None) -> 
     # imports the source tree's gwcore/ (which has no workers/) instead of the installed package.
     process = Process(name, argv, port, env={**os.environ, **env}, cwd=WORK, stop_signal=signal.SIGINT)
     process.pidfile = pidfile
-    process.wait_port()
-    _wait_ready(process, workers)
+    process.workers = workers
+    if wait:
+        wait_ready(process)
     return process
 
 
-def _wait_ready(process: Process, workers: int, timeout: float = 20.0) -> None:
+def wait_ready(process: Process, timeout: float = 20.0) -> None:
     """The status endpoint answers 200 and the supervisor has logged that all workers are ready."""
-    ready_line = f"all {workers} worker(s) ready"
+    process.wait_port(timeout)
+    ready_line = f"all {process.workers} worker(s) ready"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.proc.poll() is not None:
