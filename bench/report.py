@@ -105,7 +105,7 @@ def versions(redis_used: bool) -> list:
              _first_line(["nginx", "-v"]),
              # `wrk -v` prints its version then the usage text
              _first_line(["wrk", "-v"]).split(" Copyright")[0],
-             f"python {platform.python_version()} ({sys.executable})"]
+             f"python {platform.python_version()}"]
     if redis_used:
         found.append(_first_line(["redis-server", "--version"]))
     return found
