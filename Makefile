@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 SOURCES := $(shell find gwcore workers supervisor -name '*.py' -o -name '*.pyx' -o -name '*.lua' 2>/dev/null) setup.py pyproject.toml
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test install system-deps bench-deps bench bench-quick clean
 
@@ -41,11 +42,12 @@ bench-deps: $(STAMP)
 	fi
 	@$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install -q "locust>=2.20,<3"
 
+# bench writes bench/RESULTS.md; bench-quick only prints. Options: make bench BENCH_ARGS="--pin" (bench/README.md).
 bench: bench-deps
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-quick: bench-deps
-	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 run: $(STAMP)
 	$(BIN)/python examples/quickstart.py

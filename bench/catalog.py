@@ -1,0 +1,87 @@
+"""The benchmark scenarios: gwcore config, request, nginx's equivalent, and whether the feature has landed."""
+from dataclasses import dataclass
+from typing import Optional
+
+# The one place to switch a scenario on. A scenario listed here is printed as "skipped: <why>";
+# delete its line once the gateway does what the scenario measures (`--include-unlanded` runs it
+# anyway and tells you whether the behaviour is there yet).
+NOT_LANDED = {
+    "keyed": "subscription keys and rate-limit validate at load but are not enforced yet (policy pipeline)",
+    "keyed-redis": "the redis state backend and the policy pipeline have not landed yet",
+    "jwt": "validate-jwt validates at load but is not enforced yet (policy pipeline)",
+    "cached": "cache-lookup/cache-store validate at load but do nothing yet (policy pipeline, state)",
+}
+
+ITEM = "/inventory/v1/items/42"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str                       # one line for the report
+    path: str = ITEM                # what wrk asks for, from gwcore and nginx alike
+    headers: tuple = ()             # (name, value template over the run's environment)
+    nginx_http: str = ""            # nginx peer: http{} directives (maps, zones) ...
+    nginx_location: str = ""        # ... and location directives doing the same work nginx's way
+    nginx_buffering: bool = False   # gwcore streams responses; so does nginx unless this is set
+    nginx_note: str = ""            # how nginx does the same work, shown under the table
+    nginx_refuses: bool = True      # False: nginx cannot do this check and only proxies (see nginx_note)
+    needs_redis: bool = False
+    refused_without: tuple = ()     # headers without which a working gateway answers 401
+    cache_hit: bool = False         # a working gateway answers the second GET from its cache
+    cpu_target: Optional[float] = None   # gwcore/nginx CPU per request, reported and never asserted
+
+    @property
+    def config(self) -> str:
+        return f"{self.name}.yaml"
+
+    @property
+    def landed(self) -> bool:
+        return self.name not in NOT_LANDED
+
+    def request_headers(self, env: dict) -> list:
+        return [(name, value.format(**env)) for name, value in self.headers]
+
+    def nginx(self, env: dict) -> tuple:
+        """(http directives, location directives), their {NAMES} filled in from the run's environment."""
+        return self.nginx_http.format(**env), self.nginx_location.format(**env)
+
+
+_KEY_HEADER = (("Ocp-Apim-Subscription-Key", "{BENCH_SUBSCRIPTION_KEY}"),)
+# nginx checks the same key with a map and counts calls per key in shared memory with limit_req,
+# at a rate no benchmark reaches: the closest thing nginx has to subscription + rate-limit.
+_KEYED_HTTP = """
+    map $http_ocp_apim_subscription_key $bench_key_ok {{ default 0; "{BENCH_SUBSCRIPTION_KEY}" 1; }}
+    limit_req_zone $http_ocp_apim_subscription_key zone=bench_keys:1m rate=1000000r/s;"""
+_KEYED_LOCATION = """
+            if ($bench_key_ok = 0) {{ return 401; }}
+            limit_req zone=bench_keys burst=100000 nodelay;"""
+
+SCENARIOS = [
+    Scenario("plain", "routing + request-head rewrite, access log off", cpu_target=1.25),
+    Scenario("keyed", "subscription key + rate-limit, local state", headers=_KEY_HEADER,
+             nginx_http=_KEYED_HTTP, nginx_location=_KEYED_LOCATION, refused_without=("Ocp-Apim-Subscription-Key",),
+             nginx_note="map on the key + limit_req", cpu_target=1.5),
+    Scenario("keyed-redis", "subscription key + rate-limit, state in Redis", headers=_KEY_HEADER,
+             nginx_http=_KEYED_HTTP, nginx_location=_KEYED_LOCATION, refused_without=("Ocp-Apim-Subscription-Key",),
+             nginx_note="map on the key + limit_req in its own shared memory (no Redis)", needs_redis=True,
+             cpu_target=2.0),
+    Scenario("jwt", "validate-jwt, RS256", headers=(("Authorization", "Bearer {BENCH_TOKEN}"),),
+             refused_without=("Authorization",), nginx_refuses=False,
+             nginx_note="no JWT check (open-source nginx has none): it only proxies"),
+    Scenario("cached", "cache-lookup/cache-store, hit path", cache_hit=True,
+             nginx_http="""
+    proxy_cache_path {WORK}/nginx-cache levels=1 keys_zone=bench_cache:1m max_size=16m inactive=1h;""",
+             nginx_buffering=True, nginx_location="""
+            proxy_cache bench_cache;
+            proxy_cache_valid 200 1h;
+            proxy_cache_lock on;""", nginx_note="proxy_cache"),
+    # With its default 4/8 KiB proxy buffer nginx needs ~4x the CPU per MiB it needs with 256 KiB
+    # (the size uvloop reads at a time for gwcore), so the peer gets the larger buffer.
+    Scenario("large", "1 MiB response bodies (see MiB/s)", path="/bench/large", nginx_location="""
+            proxy_buffer_size 256k;
+            proxy_buffers 4 256k;
+            proxy_busy_buffers_size 256k;""", nginx_note="unbuffered streaming through a 256 KiB proxy buffer"),
+]
+
+BY_NAME = {s.name: s for s in SCENARIOS}
