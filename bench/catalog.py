@@ -5,12 +5,7 @@ from typing import Optional
 # The one place to switch a scenario on. A scenario listed here is printed as "skipped: <why>";
 # delete its line once the gateway does what the scenario measures (`--include-unlanded` runs it
 # anyway and tells you whether the behaviour is there yet).
-NOT_LANDED = {
-    "keyed": "subscription keys and rate-limit validate at load but are not enforced yet (policy pipeline)",
-    "keyed-redis": "the redis state backend and the policy pipeline have not landed yet",
-    "jwt": "validate-jwt validates at load but is not enforced yet (policy pipeline)",
-    "cached": "cache-lookup/cache-store validate at load but do nothing yet (policy pipeline, state)",
-}
+NOT_LANDED = {}
 
 ITEM = "/inventory/v1/items/42"
 
