@@ -18,10 +18,11 @@ def missing_behaviour(port: int, scenario, headers, redis_port=None) -> list:
         if status != 401:
             missing.append(f"a request without {name} was answered {status}, not 401")
     if scenario.cache_hit:
-        first = get(port, scenario.path, headers)[1].get("x-origin-id")
-        second = get(port, scenario.path, headers)[1].get("x-origin-id")
-        if not first or first != second:
-            missing.append("a repeated GET reached the origin again (X-Origin-Id changed): no cache hit")
+        # gwcore's response cache is per worker: each worker may fetch once, then every GET hits
+        ids = [get(port, scenario.path, headers)[1].get("x-origin-id") for _ in range(8)]
+        if None in ids or len(set(ids)) > 2:
+            missing.append(f"repeated GETs reached the origin {len(set(ids))} times in 8 (X-Origin-Id"
+                           " changed): no cache hit")
     if redis_port is not None and not redis_dbsize(redis_port):
         missing.append("no keys in the bench redis-server: the state did not go to Redis")
     return missing
