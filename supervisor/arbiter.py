@@ -88,6 +88,7 @@ class Supervisor:
             write_atomically(self.pidfile, f"{os.getpid()}\n")
         self.log.info("gwcore supervisor %d: %d worker(s) on http://%s; %s", os.getpid(), self.target,
                       listen, plan.summary())
+        self.top_up()
         return True
 
     def _shut_down(self) -> None:

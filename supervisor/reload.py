@@ -87,7 +87,7 @@ class ConfigState:
         for name in os.listdir(self.rundir):
             os.unlink(os.path.join(self.rundir, name))
         os.rmdir(self.rundir)
-        if self.state_file:
+        if self.state_file and self._written is not None:  # ours only: not a running gateway's
             try:
                 os.unlink(self.state_file)
             except OSError:
