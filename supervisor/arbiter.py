@@ -11,7 +11,7 @@ import time
 
 import orjson
 
-from gwcore.supervisor import shared
+from gwcore.supervisor import scaling, shared
 from gwcore.supervisor.channel import Channel
 from gwcore.supervisor.notify import live_pid, remove_if_ours, sd_notify, write_atomically
 from gwcore.supervisor.reload import ConfigState, reload
@@ -108,9 +108,12 @@ class Supervisor:
 
     def tick(self) -> None:
         readers = {w.channel.fileno(): w for w in self.slots.workers() if w.channel is not None}
-        ready, _, _ = select.select([self.signals.wakeup_reader, *readers], [], [], TICK)
-        for fd in ready:
-            if fd is self.signals.wakeup_reader:
+        poller = select.poll()  # not select(): a thousand workers' channels pass FD_SETSIZE
+        wakeup = self.signals.wakeup_reader.fileno()
+        for fd in (wakeup, *readers):
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(TICK * 1000):
+            if fd == wakeup:
                 self.signals.drain_wakeups()
             elif fd in readers:
                 self._read(readers[fd])
@@ -250,41 +253,6 @@ class Supervisor:
             sd_notify("READY=1")
         self.config.write_state([w.describe() for w in workers], self.settings.timeouts.graceful)
 
-    # ------------------------------------------------------------ slots
-
-    def scale(self) -> None:
-        """Open or retire slots until there are `target` of them."""
-        active = self.slots.active()
-        for _ in range(self.target - len(active)):
-            try:
-                self.slots.open(self.settings.listen)
-            except OSError as exc:
-                self.log.error("cannot open another slot on %s: %s", self.settings.listen, exc.strerror or exc)
-                break
-        for slot in active[self.target:]:
-            self.retire(slot)
-        self.log.info("%d slot(s) serving, %d retiring", len(self.slots.active()),
-                      len(self.slots.slots) - len(self.slots.active()))
-
-    def retire(self, slot) -> None:
-        """Retire a slot without dropping its queue where that can be helped.
-
-        Closing a SO_REUSEPORT socket resets what waits in its queue, and while the socket
-        stays in the group the kernel keeps queueing new connections there. So the slot's
-        serving worker is asked to take the socket out of the group itself, accepting what
-        is queued the moment before; with no worker to do that, we do it here.
-        """
-        slot.retiring = True
-        handed = False
-        for worker in slot.workers:
-            if worker.state == "ready" and worker.channel is not None and worker.channel.send({"t": "retire"}):
-                worker.state = "draining"
-                handed = True
-            else:
-                self.drain(worker)
-        if not handed:
-            slot.leave_group()
-
     # ------------------------------------------------------------ signals
 
     def handle_hup(self) -> None:
@@ -328,8 +296,11 @@ class Supervisor:
         self.stop_deadline = time.monotonic() + grace
         self.replace_queue.clear()
         for worker in self.slots.workers():
-            _kill(worker.pid, signal.SIGKILL if worker.state == "killed" else
-                  signal.SIGTERM if how == "graceful" else signal.SIGINT)
+            if worker.state == "killed" or (how == "fast" and worker.state == "booting"):
+                signum = signal.SIGKILL  # nothing to finish: a traceback from mid-import helps no one
+            else:
+                signum = signal.SIGTERM if how == "graceful" else signal.SIGINT
+            _kill(worker.pid, signum)
             worker.state = "draining"
 
     def handle_usr1(self) -> None:
@@ -341,13 +312,13 @@ class Supervisor:
     def handle_ttin(self) -> None:
         """One worker more."""
         self.target += 1
-        self.scale()
+        scaling.scale(self)
 
     def handle_ttou(self) -> None:
         """One worker less (never below one)."""
         if self.target > 1:
             self.target -= 1
-            self.scale()
+            scaling.scale(self)
 
     def handle_chld(self) -> None:
         """A child exited: reap() runs right after every dispatch."""

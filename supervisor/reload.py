@@ -6,6 +6,7 @@ import time
 import orjson
 
 from gwcore.config import ConfigError, load_plan
+from gwcore.supervisor import scaling
 from gwcore.supervisor.notify import sd_notify, write_atomically
 
 
@@ -128,11 +129,7 @@ def reload(sup) -> None:
             worker.channel.send(sup.config.message())
     sup.reload_waiting = sup.config.generation
     if fresh:
-        for slot in sup.slots.active():
-            if slot not in fresh:
-                sup.retire(slot)
-        sup.target = len(fresh)
-        sup.log.info("moved to http://%s", plan.settings.listen)
+        scaling.move(sup, fresh)
     elif plan.settings.workers != old.workers:
         sup.target = sup.worker_count(plan.settings)
-        sup.scale()
+        scaling.scale(sup)

@@ -190,9 +190,10 @@ class Gateway:
 class Load:
     """Keep-alive clients sending GET /svc/... in threads; every failure is kept.
 
-    Even-numbered clients send back to back; odd ones pause up to 0.2 s between requests,
-    so at any moment some connections sit idle, as real clients' do (a drain must not
-    close those under a request that is on its way).
+    Three kinds of client, by index: 0 sends back to back on one keep-alive connection;
+    1 pauses up to 0.2 s between requests, so some connections sit idle at any moment, as
+    real clients' do (a drain must not close those under a request on its way); 2 opens
+    a new connection for every request, so connections keep arriving in the accept queues.
     """
 
     def __init__(self, port: int, clients: int = 4, path: str = "/svc/load"):
@@ -225,9 +226,12 @@ class Load:
     def _client(self, index: int) -> None:
         client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
         n = 0
+        kind = index % 3
         while not self.stop_event.is_set():
-            if index % 2:
+            if kind == 1:
                 time.sleep(random.uniform(0, 0.2))
+            elif kind == 2:
+                client.close()  # the next request connects anew
             n += 1
             try:
                 client.request("GET", f"{self.path}?c={index}&n={n}")

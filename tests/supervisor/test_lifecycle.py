@@ -58,6 +58,17 @@ def test_sigterm_lets_a_slow_request_finish_then_exits_0(start_gateway, origin):
     assert not gw.pidfile.exists() and not gw.state_file.exists()
 
 
+def test_sigterm_drain_ends_at_timeouts_graceful(start_gateway, origin):
+    gw = start_gateway(gateway={"timeouts": {"graceful": "1s"}})
+    thread, result = _in_flight(gw, origin, 8000)
+    sent = time.monotonic()
+    gw.signal(signal.SIGTERM)
+    assert gw.wait_exit(15) == 0
+    assert 0.8 < time.monotonic() - sent < 4.0  # waited for the drain, not for the 8 s request
+    thread.join(20)
+    assert "status" not in result  # cut off at the deadline
+
+
 def test_sigint_stops_at_once(start_gateway, origin):
     gw = start_gateway()
     thread, result = _in_flight(gw, origin, 8000)

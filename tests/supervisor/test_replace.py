@@ -51,6 +51,8 @@ def test_ttin_and_ttou_change_the_worker_count(gw2):
         assert load.wait_ok(50), load.failures
     assert load.failures == []
     assert gw2.pids_answering() == set(gw2.ready())
+    assert re.search(r"slot \d+: worker \d+ draining \(slot retired\)", gw2.log())
+    assert "Traceback" not in gw2.log()
 
 
 def _recycles(gw, reason: str, count: int = 3):
