@@ -204,6 +204,7 @@ class Load:
         self.ok = 0
         self.failures = []
         self.seen = []               # (time, backend target, request-id header names) per answer
+        self.connects = [0] * clients  # connections each client opened
         self.threads = [threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(clients)]
 
     def __enter__(self):
@@ -233,6 +234,8 @@ class Load:
             elif kind == 2:
                 client.close()  # the next request connects anew
             n += 1
+            if client.sock is None:
+                self.connects[index] += 1
             try:
                 client.request("GET", f"{self.path}?c={index}&n={n}")
                 resp = client.getresponse()

@@ -107,3 +107,16 @@ def test_worker_that_cannot_boot_stops_it_instead_of_looping(start_gateway, tmp_
     assert "could not start (exit code 3; its message is above): stopping instead of restarting it" in log
     assert len([line for line in log.splitlines() if line.endswith(" started")]) <= 2  # one per slot, no respawn
     assert not gw.pidfile.exists()
+
+
+def test_worker_with_a_broken_import_stops_it(start_gateway, tmp_path):
+    # a uvloop that cannot be imported shadows the real one (only workers import uvloop)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "uvloop.py").write_text("raise ImportError('uvloop is broken in this test')\n")
+    gw = start_gateway(wait_workers=0, env={"PYTHONPATH": str(broken)})
+    assert gw.wait_exit(30) == 1
+    log = gw.log()
+    assert "worker could not start" in log and "ImportError: uvloop is broken in this test" in log
+    assert "stopping instead of restarting it in a loop" in log
+    assert len([line for line in log.splitlines() if line.endswith(" started")]) == 1

@@ -37,6 +37,9 @@ def test_reload_under_load_loses_nothing_and_the_last_config_serves(gw2):
         assert load.wait_ok(200), load.failures
     assert load.failures == []
     assert load.ok > 400
+    # the keep-alive clients kept their one connection through every reload
+    assert load.connects[0] == load.connects[1] == load.connects[3] == 1, load.connects
+    assert load.connects[2] > 100  # and the other opened one per request, throughout
     # the reloads took effect while the clients were sending, one backend path after another
     paths = {target.split("/")[1] for _, target, _ in load.seen}
     assert {f"g{i}" for i in range(1, 10)} <= paths, paths
