@@ -34,6 +34,16 @@ def cmd_run(args) -> int:
     return run_from_cli(args)
 
 
+def cmd_reload(args) -> int:
+    from gwcore.supervisor import client
+    return client.reload(args.pidfile, args.timeout)
+
+
+def cmd_stop(args) -> int:
+    from gwcore.supervisor import client
+    return client.stop(args.pidfile, args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gwcore", description="A fast, self-hosted API gateway.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a config file; exit 1 listing every problem")
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
+
+    reload = sub.add_parser("reload", help="reload the config of a running gateway; exit 1 if refused")
+    reload.add_argument("--pidfile", required=True, help="the pid file given to `gwcore run`")
+    reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the outcome")
+    reload.set_defaults(func=cmd_reload)
+
+    stop = sub.add_parser("stop", help="stop a running gateway gracefully and wait until it is gone")
+    stop.add_argument("--pidfile", required=True, help="the pid file given to `gwcore run`")
+    stop.add_argument("--timeout", type=float, help="seconds to wait (default: timeouts.graceful + 10)")
+    stop.set_defaults(func=cmd_stop)
 
     version = sub.add_parser("version", help="print the version, fast path and Python")
     version.set_defaults(func=cmd_version)

@@ -11,10 +11,10 @@ import time
 
 import orjson
 
-from gwcore.supervisor import WORKER_BOOT_ERROR
+from gwcore.supervisor import scaling, shared
 from gwcore.supervisor.channel import Channel
-from gwcore.supervisor.notify import remove_if_ours, sd_notify, write_atomically
-from gwcore.supervisor.reload import ConfigState
+from gwcore.supervisor.notify import live_pid, remove_if_ours, sd_notify, write_atomically
+from gwcore.supervisor.reload import ConfigState, reload
 from gwcore.supervisor.signals import SignalQueue
 from gwcore.supervisor.slots import SlotRegistry, WorkerProcess
 from gwcore.supervisor.watchdog import Watchdog
@@ -26,6 +26,7 @@ FAST_STOP_SECONDS = 5.0
 # installed package the supervisor runs from. Dropping that entry makes the worker import
 # exactly what the supervisor imported.
 WORKER_ENTRY = "import sys; del sys.path[0]; from gwcore.workers.main import main; sys.exit(main(sys.argv[1:]))"
+STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGCHLD")
 
 
 class Supervisor:
@@ -39,12 +40,15 @@ class Supervisor:
         self.watchdog = Watchdog(self)
         self.signals = None
         self.age = 0
+        self.target = 0              # slots wanted: the config's worker count, moved by TTIN/TTOU
+        self.shared_fds = []         # inherited by every worker: see supervisor/shared.py
         self.stopping = None         # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.exit_code = 0
         self.replace_queue = collections.deque()
         self.restarts = collections.Counter()
         self.announced_ready = False
+        self.reload_waiting = None   # generation to be applied everywhere before READY=1
 
     @property
     def settings(self):
@@ -53,93 +57,126 @@ class Supervisor:
     # ------------------------------------------------------------ life
 
     def run(self) -> int:
-        problems = self.config.load()
+        self.signals = SignalQueue()  # first: a SIGTERM during start-up is queued, not fatal
+        try:
+            if not self._start():
+                return 1
+            while not (self.stopping is not None and not self.slots.workers()):
+                self.tick()
+        finally:
+            self._shut_down()
+        self.log.info("stopped")
+        return self.exit_code
+
+    def _start(self) -> bool:
+        plan, text, problems = self.config.read()
         if problems:
             for problem in problems:
                 self.log.error("%s", problem)
             self.log.error("not started: the config has %d problem(s)", len(problems))
-            return 1
+            return False
+        if self.pidfile and live_pid(self.pidfile):
+            self.log.error("not started: pid file %s names running process %d; stop it or remove the file",
+                           self.pidfile, live_pid(self.pidfile))
+            self.pidfile = None  # not ours: never remove it
+            return False
+        listen = plan.settings.listen
         try:
-            for _ in range(self.worker_count()):
-                self.slots.open(self.settings.listen)
+            self.slots.open_many(listen, self.worker_count(plan.settings))
         except OSError as exc:
-            self.log.error("cannot listen on %s: %s", self.settings.listen, exc.strerror or exc)
-            return 1
+            self.log.error("not started: cannot listen on %s: %s", listen, exc.strerror or exc)
+            return False
+        self.config.commit(plan, text)
+        self.target = len(self.slots.active())
+        self.shared_fds = shared.create(plan)
         if self.pidfile:
             write_atomically(self.pidfile, f"{os.getpid()}\n")
-        self.config.write_state()
-        self.signals = SignalQueue()
-        self.log.info("gwcore supervisor %d: %d worker(s) on http://%s; %s", os.getpid(),
-                      len(self.slots.slots), self.settings.listen, self.config.plan.summary())
-        try:
-            while not self._finished():
-                self.tick()
-        finally:
-            for slot in list(self.slots.slots.values()):
-                self.slots.remove(slot)
-            self.config.cleanup()
-            if self.pidfile:
-                remove_if_ours(self.pidfile)
-                if self.config.state_file:
-                    try:
-                        os.unlink(self.config.state_file)
-                    except OSError:
-                        pass
-        self.log.info("stopped")
-        return self.exit_code
+        self.log.info("gwcore supervisor %d: %d worker(s) on http://%s; %s", os.getpid(), self.target,
+                      listen, plan.summary())
+        self.top_up()
+        return True
 
-    def worker_count(self) -> int:
-        workers = self.settings.workers
-        return (os.cpu_count() or 1) if workers == "auto" else workers
+    def _shut_down(self) -> None:
+        for worker in self.slots.workers():  # only after an error: normally none is left
+            _kill(worker.pid, signal.SIGKILL)
+        for slot in list(self.slots.slots.values()):
+            self.slots.remove(slot)
+        shared.close(self.shared_fds)
+        self.config.cleanup()
+        if self.pidfile:
+            remove_if_ours(self.pidfile)
 
-    def _finished(self) -> bool:
-        return self.stopping is not None and not self.slots.workers()
+    @staticmethod
+    def worker_count(settings) -> int:
+        workers = settings.workers
+        return len(os.sched_getaffinity(0)) if workers == "auto" else workers
 
     def tick(self) -> None:
-        readers = {w.channel.fileno(): w for w in self.slots.workers()}
-        try:
-            ready, _, _ = select.select([self.signals.wakeup_reader, *readers], [], [], TICK)
-        except InterruptedError:
-            ready = []
-        for fd in ready:
-            if fd is self.signals.wakeup_reader:
+        readers = {w.channel.fileno(): w for w in self.slots.workers() if w.channel is not None}
+        poller = select.poll()  # not select(): a thousand workers' channels pass FD_SETSIZE
+        wakeup = self.signals.wakeup_reader.fileno()
+        for fd in (wakeup, *readers):
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(TICK * 1000):
+            if fd == wakeup:
                 self.signals.drain_wakeups()
             elif fd in readers:
                 self._read(readers[fd])
         for name in self.signals.pop_all():
+            if self.stopping is not None and name not in STOP_SIGNALS:
+                self.log.info("%s ignored: stopping", name)
+                continue
             getattr(self, "handle_" + name[3:].lower())()
         self.reap()
         if self.stopping is None:
             self.watchdog.check(self.settings)
             self.top_up()
+            self._next_replacement()
         elif time.monotonic() > self.stop_deadline:
             for worker in self.slots.workers():
                 self.log.warning("worker %d did not stop in time: SIGKILL", worker.pid)
                 _kill(worker.pid, signal.SIGKILL)
             self.stop_deadline = time.monotonic() + 1.0
+        self._report()
 
     # ------------------------------------------------------------ workers
 
-    def spawn(self, slot) -> WorkerProcess:
+    def spawn(self, slot):
         parent, child = socket.socketpair()
         self.age += 1
+        generation = self.config.generation
         argv = [sys.executable, "-c", WORKER_ENTRY, "--slot", str(slot.index),
                 "--listen-fd", str(slot.sock.fileno()), "--control-fd", str(child.fileno()),
                 "--config", self.config.file, "--snapshot", self.config.snapshot,
-                "--generation", str(self.config.generation), "--loaded-at", repr(self.config.loaded_at),
+                "--generation", str(generation), "--loaded-at", repr(self.config.loaded_at),
                 "--overrides", orjson.dumps(self.config.overrides).decode()]
-        process = subprocess.Popen(argv, pass_fds=(slot.sock.fileno(), child.fileno()))
-        child.close()
+        for fd in self.shared_fds:
+            argv += ["--shared-fd", str(fd)]
+        try:
+            process = subprocess.Popen(argv, pass_fds=(slot.sock.fileno(), child.fileno(), *self.shared_fds))
+        except OSError as exc:  # no memory, no pids: try again shortly instead of crashing
+            parent.close()
+            self.log.error("cannot start a worker for slot %d: %s", slot.index, exc)
+            slot.next_spawn = time.monotonic() + 1.0
+            return None
+        finally:
+            child.close()
         parent.setblocking(False)
-        worker = WorkerProcess(slot, self.age, process, Channel(parent))
+        worker = WorkerProcess(slot, self.age, process, Channel(parent), generation)
         worker.requests_jitter = self.watchdog.jitter(self.settings)
         slot.workers.append(worker)
+        self.log.info("slot %d: worker %d started", slot.index, worker.pid)
         return worker
 
     def _read(self, worker) -> None:
-        messages = worker.channel.receive()
-        if messages is None:
-            return  # closed: reap() sees the exit
+        try:
+            messages = worker.channel.receive()
+        except ValueError:
+            messages = None
+        if messages is None:  # closed: reap() sees the exit; stop selecting on it meanwhile
+            worker.channel.close()
+            worker.channel = None
+            return
         for message in messages:
             kind = message.get("t")
             worker.last_heartbeat = time.monotonic()
@@ -148,41 +185,46 @@ class Supervisor:
             elif kind == "ready":
                 self._worker_ready(worker, message.get("generation", 0))
             elif kind == "reloaded":
-                worker.generation = message.get("generation", worker.generation)
-                if not message.get("ok"):
-                    self.log.error("worker %d could not apply generation %s: %s", worker.pid,
-                                   message.get("generation"), message.get("error"))
+                generation = message.get("generation", 0)
+                worker.seen = max(worker.seen, generation)
+                if message.get("ok"):
+                    worker.generation, worker.error = generation, None
+                else:
+                    worker.error = message.get("error")
+                    self.log.error("worker %d could not apply generation %s (still serving %d): %s",
+                                   worker.pid, generation, worker.generation, worker.error)
 
     def _worker_ready(self, worker, generation: int) -> None:
         if worker.state != "booting":
             return
         worker.state = "ready"
         worker.generation = generation
-        worker.slot.quick_deaths = 0
-        if generation < self.config.generation:
+        worker.seen = max(worker.seen, generation)
+        worker.slot.boot_failures = 0
+        self.log.info("slot %d: worker %d ready (generation %d)", worker.slot.index, worker.pid, generation)
+        if generation < self.config.generation:  # a reload happened while it booted
             worker.channel.send(self.config.message())
         for older in worker.slot.workers:
-            if older is not worker and older.age < worker.age and older.state != "draining":
-                self.drain(older)  # the replacement accepts: the old one may go
+            if older.age < worker.age and older.state == "ready":
+                self.drain(older)  # its successor accepts on the same socket: the old one may go
         if not self.announced_ready and all(s.current() and s.current().state == "ready"
                                             for s in self.slots.active()):
             self.announced_ready = True
             sd_notify("READY=1")
             self.log.info("all %d worker(s) ready", len(self.slots.active()))
-        self._next_replacement()
 
     def drain(self, worker) -> None:
         """Let `worker` finish in-flight requests (answering them with Connection: close) and exit."""
-        if worker.state != "draining":
+        if worker.state in ("booting", "ready"):
+            self.log.info("slot %d: worker %d draining", worker.slot.index, worker.pid)
             worker.state = "draining"
-            worker.last_heartbeat = time.monotonic()
             _kill(worker.pid, signal.SIGTERM)
 
     def recycle(self, worker, reason: str) -> None:
-        """Replace `worker` with a fresh process on the same slot, then drain it."""
+        """Start a fresh process on the worker's slot; the old one drains once it is ready."""
         self.log.info("recycling worker %d (slot %d): %s", worker.pid, worker.slot.index, reason)
         worker.recycle_reason = reason
-        self.restarts[reason] += 1
+        self.restarts["recycled"] += 1
         self.spawn(worker.slot)
 
     def reap(self) -> None:
@@ -193,18 +235,9 @@ class Supervisor:
                 if code is None:
                     continue
                 slot.workers.remove(worker)
-                worker.channel.close()
-                if worker.state == "booting" and code == WORKER_BOOT_ERROR:
-                    self.log.error("worker %d could not start (see its message above): stopping", worker.pid)
-                    self.exit_code = 1
-                    self._stop("fast")
-                elif worker.state != "draining" and self.stopping is None:
-                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                    self.log.error("worker %d (slot %d) died with %s: restarting", worker.pid, slot.index, how)
-                    self.restarts["died"] += 1
-                    slot.quick_deaths = slot.quick_deaths + 1 if now - worker.started < 10 else 0
-                    slot.next_spawn = now + min(0.1 * 2 ** max(slot.quick_deaths - 1, 0), 10.0) \
-                        if slot.quick_deaths else now
+                if worker.channel is not None:
+                    worker.channel.close()
+                self.watchdog.exited(worker, code, now)
             if slot.retiring and not slot.workers:
                 self.slots.remove(slot)
 
@@ -214,105 +247,83 @@ class Supervisor:
             if slot.current() is None and now >= slot.next_spawn:
                 self.spawn(slot)
 
+    def _report(self) -> None:
+        """After each tick: forget snapshots no one needs, finish a reload, update the state file."""
+        workers = self.slots.workers()
+        live = [w for w in workers if w.state in ("booting", "ready")]
+        self.config.prune(min((w.seen + 1 for w in live), default=self.config.generation))
+        if self.reload_waiting is not None and all(
+                w.seen >= self.reload_waiting for w in live if w.state == "ready"):
+            self.reload_waiting = None
+            sd_notify("READY=1")
+        self.config.write_state([w.describe() for w in workers], self.settings.timeouts.graceful)
+
     # ------------------------------------------------------------ signals
 
     def handle_hup(self) -> None:
         """Reload: validate the file; apply it everywhere, or keep serving the old one."""
-        sd_notify("RELOADING=1")
-        old = self.config.plan.settings
-        problems = self.config.load()
-        self.config.record(problems)
-        if problems:
-            for problem in problems:
-                self.log.error("reload refused: %s", problem)
-            self.log.error("reload refused (%d problem(s)): still serving generation %d",
-                           len(problems), self.config.generation)
-            sd_notify("READY=1")
-            return
-        self.log.info("reloaded %s: generation %d; %s", self.config.file, self.config.generation,
-                      self.config.plan.summary())
-        for worker in self.slots.workers():
-            if worker.state != "draining":
-                worker.channel.send(self.config.message())
-        self._apply_slots(old)
-        sd_notify("READY=1")
-
-    def _apply_slots(self, old) -> None:
-        """A changed listen address or worker count: add slots, retire others."""
-        new = self.settings
-        if new.listen != old.listen:
-            try:
-                fresh = [self.slots.open(new.listen) for _ in range(self.worker_count())]
-            except OSError as exc:
-                self.log.error("cannot listen on %s: %s; keeping %s", new.listen, exc.strerror or exc, old.listen)
-                return
-            for slot in self.slots.active():
-                if slot not in fresh:
-                    self._retire(slot)
-            return
-        active = self.slots.active()
-        for _ in range(self.worker_count() - len(active)):
-            self.slots.open(new.listen)
-        for slot in active[self.worker_count():]:
-            self._retire(slot)
-
-    def _retire(self, slot) -> None:
-        slot.retiring = True
-        for worker in slot.workers:
-            self.drain(worker)
+        reload(self)
 
     def handle_usr2(self) -> None:
         """Replace every worker with a fresh process, one slot at a time."""
         self.log.info("replacing all workers, one slot at a time")
-        self.replace_queue.extend(self.slots.active())
+        self.replace_queue.extend(s for s in self.slots.active() if s not in self.replace_queue)
         self._next_replacement()
 
     def _next_replacement(self) -> None:
-        if any(w.state == "booting" for w in self.slots.workers()):
-            return  # one at a time: wait for the replacement in progress
+        if not self.replace_queue or any(w.state == "booting" for w in self.slots.workers()):
+            return  # one at a time: the replacement in progress goes first
         while self.replace_queue:
             slot = self.replace_queue.popleft()
-            if slot.index in self.slots.slots and not slot.retiring:
+            current = slot.current()
+            if slot.index in self.slots.slots and not slot.retiring and current and current.state == "ready":
                 self.restarts["replaced"] += 1
                 self.spawn(slot)
                 return
 
     def handle_term(self) -> None:
         """Graceful stop: workers drain within timeouts.graceful, then exit 0."""
-        self._stop("graceful")
+        self.stop("graceful")
 
     def handle_int(self) -> None:
         """Fast stop."""
-        self._stop("fast")
+        self.stop("fast")
 
     handle_quit = handle_int
 
-    def _stop(self, how: str) -> None:
-        if self.stopping == "fast" or (self.stopping == how):
+    def stop(self, how: str) -> None:
+        if self.stopping == "fast" or self.stopping == how:
             return
         sd_notify("STOPPING=1")
         self.stopping = how
         self.log.info("stopping (%s)", how)
         grace = self.settings.timeouts.graceful + 2.0 if how == "graceful" else FAST_STOP_SECONDS
         self.stop_deadline = time.monotonic() + grace
+        self.replace_queue.clear()
         for worker in self.slots.workers():
-            _kill(worker.pid, signal.SIGTERM if how == "graceful" else signal.SIGINT)
+            if worker.state == "killed" or (how == "fast" and worker.state == "booting"):
+                signum = signal.SIGKILL  # nothing to finish: a traceback from mid-import helps no one
+            else:
+                signum = signal.SIGTERM if how == "graceful" else signal.SIGINT
+            _kill(worker.pid, signum)
             worker.state = "draining"
 
     def handle_usr1(self) -> None:
         """Reopen log files (after logrotate)."""
         for worker in self.slots.workers():
-            worker.channel.send({"t": "reopen"})
+            if worker.channel is not None:
+                worker.channel.send({"t": "reopen"})
 
     def handle_ttin(self) -> None:
         """One worker more."""
-        self.slots.open(self.settings.listen)
+        self.target += 1
+        scaling.scale(self)
 
     def handle_ttou(self) -> None:
         """One worker less (never below one)."""
-        active = self.slots.active()
-        if len(active) > 1:
-            self._retire(active[-1])
+        if self.target > 1:
+            self.target -= 1
+            scaling.scale(self)
 
     def handle_chld(self) -> None:
         """A child exited: reap() runs right after every dispatch."""

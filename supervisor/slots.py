@@ -1,18 +1,23 @@
 """Worker slots: each owns one SO_REUSEPORT listening socket for the slot's whole life."""
+import errno
 import socket
 import time
 
 
-def listen_socket(address: str) -> socket.socket:
-    """A SO_REUSEPORT listening socket for HOST:PORT (IPv6 hosts in brackets)."""
+def _split(address: str):
     host, _, port = address.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return (socket.AF_INET6 if ":" in host else socket.AF_INET), host, int(port)
+
+
+def listen_socket(address: str) -> socket.socket:
+    """A SO_REUSEPORT listening socket for HOST:PORT (IPv6 hosts in brackets)."""
+    family, host, port = _split(address)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, int(port)))
+        sock.bind((host, port))
         sock.listen(4096)
     except OSError:
         sock.close()
@@ -21,23 +26,47 @@ def listen_socket(address: str) -> socket.socket:
     return sock
 
 
+def check_free(address: str) -> None:
+    """Raise OSError if anything listens on `address` already.
+
+    A SO_REUSEPORT bind succeeds next to any other SO_REUSEPORT listener of the same user
+    (a second gwcore, say), and the kernel would then split connections between the two.
+    A probe bound without SO_REUSEPORT fails instead, so that mistake is caught at start.
+    """
+    family, host, port = _split(address)
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(exc.errno, "address already in use (another process listens there)") from None
+            raise
+
+
 class WorkerProcess:
     """One spawned worker: its process, control channel and what it last told us."""
 
-    def __init__(self, slot, age: int, process, channel):
+    def __init__(self, slot, age: int, process, channel, generation: int):
         self.slot = slot
         self.age = age               # grows with every spawn: the oldest retire first
         self.process = process
         self.pid = process.pid
         self.channel = channel
-        self.state = "booting"       # booting -> ready -> draining
+        self.state = "booting"       # booting -> ready -> draining; or killed (stuck)
         self.started = time.monotonic()
         self.last_heartbeat = self.started
-        self.generation = 0
+        self.generation = generation  # of the Plan it serves (boots with this one)
+        self.seen = generation - 1   # last config message handled: older snapshots are not needed
+        self.error = None            # why it refused the last config message, if it did
         self.requests = 0
         self.requests_jitter = 0     # recycle after max_requests + this many
-        self.kill_stage = 0          # 1 after SIGABRT, 2 after SIGKILL
+        self.aborted_at = None       # when the watchdog sent SIGABRT
         self.recycle_reason = None
+
+    def describe(self) -> dict:
+        return {"pid": self.pid, "slot": self.slot.index, "state": self.state,
+                "generation": self.generation, "seen": self.seen, "error": self.error}
 
 
 class Slot:
@@ -50,12 +79,21 @@ class Slot:
         self.workers = []
         self.retiring = False        # close the socket once its last worker is gone
         self.quick_deaths = 0        # consecutive deaths soon after start: backoff
+        self.boot_failures = 0       # consecutive workers that died before they were ready
         self.next_spawn = 0.0
 
     def current(self):
-        """The newest worker not draining, or None."""
-        live = [w for w in self.workers if w.state != "draining"]
+        """The newest worker booting or serving (not draining, not killed), or None."""
+        live = [w for w in self.workers if w.state in ("booting", "ready")]
         return max(live, key=lambda w: w.age) if live else None
+
+    def leave_group(self) -> None:
+        """Take the socket out of the SO_REUSEPORT group now, so no new connection lands
+        in a queue nobody will accept from (what is queued already is lost)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
     def close(self) -> None:
         self.sock.close()
@@ -72,11 +110,29 @@ class SlotRegistry:
         self._next_index += 1
         return slot
 
+    def open_many(self, address: str, count: int) -> list:
+        """`count` new slots on `address`, or none and OSError. An address whose port we do not
+        hold already is checked free first (see check_free)."""
+        if address.rpartition(":")[2] not in self.ports():
+            check_free(address)
+        opened = []
+        try:
+            for _ in range(count):
+                opened.append(self.open(address))
+        except OSError:
+            for slot in opened:
+                self.remove(slot)
+            raise
+        return opened
+
     def active(self) -> list:
         return [s for s in self.slots.values() if not s.retiring]
 
     def workers(self) -> list:
         return [w for s in self.slots.values() for w in s.workers]
+
+    def ports(self) -> set:
+        return {s.address.rpartition(":")[2] for s in self.active()}
 
     def remove(self, slot: Slot) -> None:
         slot.close()

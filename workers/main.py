@@ -2,26 +2,27 @@
 import argparse
 import asyncio
 import dataclasses
+import faulthandler
 import logging
 import os
 import signal
 import socket
 import sys
+import time
 
 import orjson
-import uvloop
 
-from gwcore.config import ConfigError, load_plan
 from gwcore.supervisor import WORKER_BOOT_ERROR
 from gwcore.supervisor.channel import Channel
-from gwcore.workers.server import Worker
 
-HEARTBEAT_SECONDS = 1.0
 log = logging.getLogger("gwcore.worker")
+# GWCORE_TEST_HOOKS=1 (tests only) lets SIGUSR2 block the event loop, to test the watchdog.
+TEST_HOOKS = os.environ.get("GWCORE_TEST_HOOKS") == "1"
 
 
 def load(file: str, snapshot: str, overrides: dict, generation: int, loaded_at: float):
     """The Plan from the supervisor's validated snapshot of `file`."""
+    from gwcore.config import load_plan
     with open(snapshot, encoding="utf-8") as f:
         text = f.read()
     plan = load_plan(file, cli_overrides=overrides, generation=generation, text=text)
@@ -31,7 +32,7 @@ def load(file: str, snapshot: str, overrides: dict, generation: int, loaded_at: 
 class WorkerProcess:
     """Runs one Worker: control messages, heartbeats, signals, drain."""
 
-    def __init__(self, worker: Worker, channel: Channel):
+    def __init__(self, worker, channel: Channel):
         self.worker = worker
         self.loop = worker.loop
         self.channel = channel
@@ -42,32 +43,49 @@ class WorkerProcess:
         loop.add_signal_handler(signal.SIGTERM, self._stop, True)
         loop.add_signal_handler(signal.SIGINT, self._stop, False)
         loop.add_signal_handler(signal.SIGQUIT, self._stop, False)
-        loop.add_signal_handler(signal.SIGHUP, lambda: None)  # the supervisor reloads, not us
         loop.add_signal_handler(signal.SIGUSR1, self.worker.reopen_logs)
+        # The supervisor's own signals: one sent to a worker by mistake must not kill it.
+        for signum in (signal.SIGHUP, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
+            loop.add_signal_handler(signum, lambda: None)
+        if TEST_HOOKS:
+            loop.add_signal_handler(signal.SIGUSR2, self._block_loop_for_tests)
         loop.add_reader(self.channel.fileno(), self._on_control)
         self.channel.send({"t": "ready", "generation": self.worker.plan.generation, "pid": os.getpid()})
         self._heartbeat()
-        graceful = loop.run_until_complete(self.stopping)
+        graceful, leave_group = loop.run_until_complete(self.stopping)
         loop.remove_reader(self.channel.fileno())
         if graceful:
-            loop.run_until_complete(self.worker.drain(self.worker.timeouts.graceful))
+            loop.run_until_complete(self.worker.drain(self.worker.timeouts.graceful, leave_group))
         else:
             self.worker.stop()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
         return 0
 
-    def _stop(self, graceful: bool) -> None:
+    def _stop(self, graceful: bool, leave_group: bool = False) -> None:
         if not self.stopping.done():
-            self.stopping.set_result(graceful)
+            self.stopping.set_result((graceful, leave_group))
+        elif not graceful:  # a fast stop during a graceful drain: close everything now
+            self.worker.stop()
 
     def _heartbeat(self) -> None:
         """Sent from inside the event loop: a stuck loop stops it, and the supervisor notices."""
         self.channel.send({"t": "heartbeat", "requests": self.worker.requests})
-        self.loop.call_later(HEARTBEAT_SECONDS, self._heartbeat)
+        # several beats per deadline, so one late beat on a busy machine is not a miss
+        interval = min(1.0, self.worker.plan.settings.heartbeat_timeout / 4)
+        self.loop.call_later(interval, self._heartbeat)
+
+    def _block_loop_for_tests(self) -> None:
+        """Test hook: block the event loop the way an endless policy would."""
+        log.warning("test hook: blocking the event loop")
+        while True:
+            time.sleep(1)
 
     def _on_control(self) -> None:
-        messages = self.channel.receive()
+        try:
+            messages = self.channel.receive()
+        except ValueError:
+            messages = None
         if messages is None:  # the supervisor is gone: finish what we have and leave
             self.loop.remove_reader(self.channel.fileno())
             self._stop(True)
@@ -78,16 +96,19 @@ class WorkerProcess:
                 self._apply(message)
             elif kind == "reopen":
                 self.worker.reopen_logs()
+            elif kind == "retire":  # the slot closes: take its socket out of the group, then drain
+                self._stop(True, leave_group=True)
 
     def _apply(self, message: dict) -> None:
         try:
             plan = load(message["file"], message["snapshot"], message["overrides"],
                         message["generation"], message["loaded_at"])
-        except (ConfigError, OSError) as exc:
+            self.worker.use_plan(plan)
+        except Exception as exc:  # whatever it is, keep serving the Plan we have
+            log.exception("cannot apply configuration generation %s", message["generation"])
             self.channel.send({"t": "reloaded", "generation": message["generation"], "ok": False,
                                "error": str(exc)[:2000]})
             return
-        self.worker.use_plan(plan)
         self.channel.send({"t": "reloaded", "generation": plan.generation, "ok": True})
 
 
@@ -96,6 +117,8 @@ def main(argv=None) -> int:
     parser.add_argument("--slot", type=int, required=True)
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--shared-fd", type=int, action="append", default=[],
+                        help="shared memory from the supervisor (see supervisor/shared.py); repeated")
     parser.add_argument("--config", required=True)
     parser.add_argument("--snapshot", required=True)
     parser.add_argument("--generation", type=int, required=True)
@@ -104,7 +127,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s gwcore[%(process)d] worker {args.slot} %(levelname)s %(message)s")
+    faulthandler.enable()  # SIGABRT from the watchdog prints where the loop is stuck
     try:
+        # imported here, so that a broken install is a boot error the supervisor stops on
+        import uvloop
+        from gwcore.workers.server import Worker
         plan = load(args.config, args.snapshot, orjson.loads(args.overrides), args.generation, args.loaded_at)
         sock = socket.socket(fileno=args.listen_fd)
         sock.setblocking(False)
@@ -112,7 +139,7 @@ def main(argv=None) -> int:
         control.setblocking(False)
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)
-        worker = Worker(plan, sock, loop, slot=args.slot)
+        worker = Worker(plan, sock, loop, slot=args.slot, shared_fds=args.shared_fd)
         loop.run_until_complete(worker.start())
     except Exception:
         log.exception("worker could not start")

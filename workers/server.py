@@ -1,10 +1,12 @@
 """A worker's serving state: the current Plan, its connections, upstream pools, the deadline sweep."""
 import asyncio
 import os
+import socket
 import time
 
 from gwcore.observability.access_log import AccessLog
 from gwcore.state import open_backend
+from gwcore.state.shm import SharedTable
 from gwcore.upstream.pool import Upstreams
 from gwcore.workers.exchange import H_REQUEST_ID, SPECIAL_HEADERS, skip_set
 from gwcore.workers.protocol import HttpProtocol
@@ -16,12 +18,15 @@ DRAIN_IDLE_GRACE = 1.0
 class Worker:
     """Serves one listening socket with the Plan it is given; knows nothing of signals."""
 
-    def __init__(self, plan, sock, loop, slot: int = 0, shared_table=None):
+    def __init__(self, plan, sock, loop, slot: int = 0, shared_fds=()):
         self.loop = loop
-        self.shared_table = shared_table   # this host's SharedTable (limits exact across workers)
-        self.state = None
         self.sock = sock
         self.slot = slot
+        self.shared_fds = list(shared_fds)  # shared memory from the supervisor (supervisor/shared.py)
+        # the host's limit table, so limits are exact across workers; without a supervisor
+        # (tests, tools) the state backend makes a table of its own
+        self.shared_table = SharedTable.attach(self.shared_fds[0]) if self.shared_fds else None
+        self.state = None
         self.pid = os.getpid()
         self.requests = 0
         self.started_at = time.time()
@@ -38,20 +43,27 @@ class Worker:
         self.use_plan(plan)
 
     def use_plan(self, plan) -> None:
-        """Swap to a new Plan between requests; exchanges already started keep the old one."""
+        """Swap to a new Plan between requests; exchanges already started keep the old one.
+
+        What can fail (opening the access log) is done first, so a failure leaves the old
+        Plan serving whole rather than half-swapped.
+        """
         settings = plan.settings
+        access_log = AccessLog.open(settings.access_log)
+        rid = settings.request_id_header.encode("ascii")
+        old_log = self.access_log
         self.plan = plan
         self.limits = settings.limits
         self.timeouts = settings.timeouts
-        self.request_id_header = rid = settings.request_id_header.encode("ascii")
+        self.request_id_header = rid
         self.skip_request_headers = skip_set(rid)
         self.special_headers = {**SPECIAL_HEADERS, rid: H_REQUEST_ID}
         self.upstreams.use_plan(plan)
         if self.state is None or self.state_url != settings.state:
             self._open_state(settings)
-        if self.access_log is not None:
-            self.access_log.close()
-        self.access_log = AccessLog.open(settings.access_log)
+        self.access_log = access_log
+        if old_log is not None:
+            old_log.close()
 
     def _open_state(self, settings) -> None:
         """The state backend the settings name; a reload that changes it swaps backends."""
@@ -64,10 +76,12 @@ class Worker:
             self.loop.create_task(old.close())
 
     def reopen_logs(self) -> None:
-        """SIGUSR1: reopen the access log file (after logrotate moved it)."""
-        if self.access_log is not None:
-            self.access_log.close()
+        """SIGUSR1: reopen the access log file (after logrotate moved it); on failure keep the old one."""
+        if self.access_log is None:
+            return
+        old_log = self.access_log
         self.access_log = AccessLog.open(self.plan.settings.access_log)
+        old_log.close()
 
     def new_request_id(self) -> bytes:
         """Unique per worker without a syscall: a random prefix and a counter."""
@@ -92,15 +106,19 @@ class Worker:
             self.access_log.flush()
         self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
-    async def drain(self, timeout: float) -> None:
+    async def drain(self, timeout: float, leave_group: bool = False) -> None:
         """Stop accepting, let in-flight requests finish (their answers say close), then stop.
 
         Idle keep-alive connections get a short grace instead of an immediate close: a
         client about to reuse one gets its answer (with Connection: close) instead of a reset.
+        With `leave_group` (the slot is retiring) the socket leaves the SO_REUSEPORT group first.
         """
         self.draining = True
         if self.server is not None:
-            self.server.close()  # our copy only: the slot's socket and its queue live on
+            if leave_group:
+                await self._leave_group()
+            else:
+                self.server.close()  # our copy only: the slot's socket and its queue live on
         deadline = self.loop.time() + timeout
         grace_end = self.loop.time() + DRAIN_IDLE_GRACE
         for conn in list(self.connections):
@@ -108,6 +126,33 @@ class Worker:
         while self.connections and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
         self.stop()
+
+    async def _leave_group(self) -> None:
+        """Shut the listening socket down for everyone (no new connection is routed to it),
+        taking over what it queued the moment before, so that nothing queued is reset.
+
+        Between the last accept and the shutdown the kernel may still queue one; only
+        net.ipv4.tcp_migrate_req=1 closes that window (it moves such requests to a sibling).
+        """
+        listener = socket.socket(fileno=os.dup(self.server.sockets[0].fileno()))
+        listener.setblocking(False)
+        self.server.close()
+        pending = []
+        try:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                pending.append(conn)
+            listener.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+        finally:
+            listener.close()
+        for conn in pending:
+            conn.setblocking(False)
+            await self.loop.connect_accepted_socket(lambda: HttpProtocol(self), conn)
 
     def stop(self) -> None:
         """Close everything now."""

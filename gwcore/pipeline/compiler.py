@@ -3,7 +3,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from gwcore.pipeline.expressions import ExpressionError, compile_value, is_dynamic
+from gwcore.pipeline.expressions import ExpressionError, compile_value
 from gwcore.pipeline.runner import Program
 from gwcore.pipeline.steps import message_of
 from gwcore.pipeline.templates import compile_template

@@ -20,7 +20,7 @@ class CheckHeader(PolicyConfig):
 
     def compile(self, c) -> list:
         key = self.name.lower().encode("latin-1")
-        name, status, message = self.name, self.failed_check_httpcode, self.failed_check_error_message
+        status, message = self.failed_check_httpcode, self.failed_check_error_message
         ignore_case = one_value(c, self.ignore_case, lambda v: v is True or as_text(v).lower() == "true")
         allowed = each_value(c, self.value, as_text)
         message = one_value(c, message, as_text)

@@ -147,11 +147,11 @@ def serve(origin, tmp_path_factory):
     `{origin}` for the origin's port elsewhere). Gateways live for the test module."""
     started = []
 
-    def start(text: str, name: str = "gw") -> Client:
+    def start(text: str, name: str = "gw", workers: int = 1) -> Client:
         port = free_port()
         directory = tmp_path_factory.mktemp(name)
         config = yaml.safe_load(textwrap.dedent(text).replace("{origin}", str(origin.port)))
-        config.setdefault("gateway", {}).update(listen=f"127.0.0.1:{port}", workers=1, access_log="off")
+        config.setdefault("gateway", {}).update(listen=f"127.0.0.1:{port}", workers=workers, access_log="off")
         config.setdefault("backends", {})["origin"] = {"url": f"http://127.0.0.1:{origin.port}/api",
                                                        "timeout": "5s"}
         gateway = GatewayProcess(directory, yaml.safe_dump(config, sort_keys=False), port, name)

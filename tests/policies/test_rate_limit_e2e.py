@@ -134,3 +134,23 @@ def test_lifetime_bandwidth_quota(gw):
     assert spent.status == 403
     assert spent.json()["message"] == "Out of bandwidth quota."
     assert "retry-after" not in spent.headers
+
+
+def test_exact_across_two_workers(serve):
+    """Many connections spread over both workers: exactly `calls` are admitted in the window."""
+    import concurrent.futures
+    client = serve("""
+        apis:
+          exact:
+            path: exact
+            backend: origin
+            subscription_required: false
+            policies:
+              inbound:
+                - rate-limit-by-key: {calls: 25, renewal-period: 300, counter-key: shared}
+        """, name="two", workers=2)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda _: client.get("/exact/x").status, range(80)))
+    pids = client.gateway.pids()
+    assert len(pids) == 3, "a supervisor and two workers"
+    assert statuses.count(200) == 25 and statuses.count(429) == 55
