@@ -3,6 +3,7 @@ from contextlib import contextmanager
 
 import orjson
 
+from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.expressions import ExpressionError, compile_value, is_dynamic
 from gwcore.pipeline.runner import Program
 from gwcore.policies.base import SECTIONS
@@ -84,6 +85,10 @@ class Compiler:
                 out.extend(compile_(self))
             except (ExpressionError, ImportError) as exc:
                 self.problem(statement, str(exc))
+            except PolicyError as exc:
+                # a literal (a {{named value}} too) failed the check a value gets before it goes
+                # on the wire, e.g. a header value with CR/LF: refuse the file, not every request
+                self.problem(statement, exc.message.removeprefix("Expression evaluation failed. "))
         return out
 
 
