@@ -256,6 +256,8 @@ class Forwarding:
             parts += (name, b": ", value, b"\r\n")
         if self.method == b"HEAD" or status in NO_BODY_STATUS:
             self.out_mode = OUT_NONE if body_length is None else OUT_DISCARD
+            if body_length is not None and status not in NO_BODY_STATUS:
+                parts.append(b"content-length: %d\r\n" % body_length)  # HEAD: the length a GET gets
         elif body_length is not None:
             parts.append(b"content-length: %d\r\n" % body_length)
             self.out_mode = OUT_DISCARD
