@@ -6,15 +6,19 @@ class PolicyError(Exception):
 
     `reason` and `source` are APIM's LastError.Reason and LastError.Source (e.g.
     "RateLimitExceeded", "rate-limit"); `headers` go on the default error reply (Retry-After).
+    `last_message` is LastError.Message when APIM's differs from the reply's (check-header answers
+    with the configured message; on-error reads "Header x was not found in the request. ...").
     """
 
-    def __init__(self, status: int, message: str, reason: str, source: str = "", headers: tuple = ()):
+    def __init__(self, status: int, message: str, reason: str, source: str = "", headers: tuple = (),
+                 last_message: str = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.reason = reason
         self.source = source
         self.headers = headers
+        self.last_message = message if last_message is None else last_message
 
 
 class BackendError(PolicyError):

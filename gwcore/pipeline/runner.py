@@ -85,7 +85,7 @@ class Run:
             self.section = DONE
             return self.host.send_error(error)
         ctx = self.ctx
-        ctx.last_error = LastError(error.source, error.reason, error.message,
+        ctx.last_error = LastError(error.source, error.reason, error.last_message,
                                    SECTION_NAMES[self.section], error.status)
         ctx.response._replace(error.status, error_body(error), headers=error.headers)
         self.section, self.pc = ON_ERROR, -1
