@@ -5,7 +5,7 @@ opening a new upstream connection and policy steps that wait on something.
 """
 import re
 from time import perf_counter, time
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from gwcore.fastpath import HOP_BY_HOP, PathError, normalize_path
 from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
@@ -231,8 +231,11 @@ class Exchange(Forwarding):
         worker = self.worker
         host = self.host.decode("latin-1")
         url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
+        # matched parameters are values, as APIM gives them: decoded once here (the path kept its
+        # escapes), so rewrite-uri's re-encoding does not turn %20 into %2520
+        params = {name: unquote(value) for name, value in self.params.items()} if self.params else {}
         request = Request(self.method.decode("ascii"), url, Headers(self.headers),
-                          self.conn.peer.decode("ascii"), self.params or {})
+                          self.conn.peer.decode("ascii"), params)
         api = self.api
         ctx = self.ctx = Context(
             self, request, api.info, self.operation.info,
