@@ -299,13 +299,17 @@ class Forwarding:
     def upstream_complete(self, keep_alive: bool):
         conn = self.upstream
         self.upstream = None
+        mode = self.out_mode
         if keep_alive and self.request_complete:
+            if mode == OUT_HELD:
+                # upstream_headers paused reading while outbound (or a retry) waits, and the rest of
+                # the answer was already in hand: a pooled connection must read its next answer
+                conn.transport.resume_reading()
             self.pool.release(conn)
         else:
             conn.close()
             if not self.request_complete:
                 self.keep_alive = False  # the rest of the client's body has nowhere to go
-        mode = self.out_mode
         if mode == OUT_BUFFER:
             self.ctx.response.body = Body(b"".join(self.held))
             self.held = None
