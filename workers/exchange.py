@@ -179,6 +179,12 @@ class Exchange(Forwarding):
         if path in status_endpoints.PATHS:
             return self.local(status_endpoints.answer(path, worker, plan))
         match = plan.match(self.method.decode("ascii"), path, query.decode("latin-1"), self)
+        asked = self.preflight_method() if self.method == b"OPTIONS" else None
+        routed_by_asked = False
+        if match is None and asked is not None:
+            # a CORS preflight asks about another method: the operation it would reach answers it
+            match = plan.match(asked, path, query.decode("latin-1"), self)
+            routed_by_asked = True
         if match is None:
             return self.reply(404, replies.NOT_FOUND)
         self.api, self.operation, self.params, rest = match
@@ -186,6 +192,10 @@ class Exchange(Forwarding):
         key, query = self.take_key(api, query)
         if not self.request_id:
             self.request_id = worker.new_request_id()
+        if asked is not None and self.preflight(key, rest, query):
+            return
+        if routed_by_asked:  # that operation has no cors to answer with
+            return self.reply(404, replies.NOT_FOUND)
         try:
             subscription, product = authorize(plan, api, key)
         except PolicyError as error:
@@ -201,6 +211,37 @@ class Exchange(Forwarding):
         if self.buffering_request:
             return  # request_buffered() starts the run once the whole body is in
         self.run.start()
+
+    def preflight_method(self):
+        """The method a CORS preflight asks about (OPTIONS with Origin and
+        Access-Control-Request-Method), else None."""
+        origin = asked = None
+        for name, value in self.headers:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                asked = value.strip()
+        if origin is None or not asked:
+            return None
+        return asked.decode("latin-1").upper()
+
+    def preflight(self, key, rest: str, query: bytes) -> bool:
+        """Answer a CORS preflight with the cors steps alone, as APIM does; a browser sends a
+        preflight without the subscription key. False when the pipeline holds no cors."""
+        api = self.api
+        try:
+            subscription, product = authorize(self.plan, api, key)
+        except PolicyError as error:
+            if key is not None:  # a wrong key is refused, preflight or not
+                self.reply(error.status, error.message)
+                return True
+            subscription, product = None, api.open_product
+        pipeline = self.operation.pipelines[product]
+        if pipeline.program is None or pipeline.program.preflight is None:
+            return False
+        self.begin(pipeline, subscription, product, key, rest, query, pipeline.program.preflight)
+        self.run.start()
+        return True
 
     def take_key(self, api, query: bytes):
         """(subscription key or None, query to forward): the key is read from the API's header,
@@ -225,9 +266,10 @@ class Exchange(Forwarding):
             query = b"&".join(kept)
         return key, query
 
-    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes) -> None:
-        """Build the context and the Run for an operation with policies."""
-        program = self.program = pipeline.program
+    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes, program=None) -> None:
+        """Build the context and the Run for an operation with policies (`program`: another
+        Program than the pipeline's, e.g. its preflight)."""
+        program = self.program = pipeline.program if program is None else program
         worker = self.worker
         host = self.host.decode("latin-1")
         url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))

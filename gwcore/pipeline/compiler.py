@@ -5,7 +5,8 @@ import orjson
 
 from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.expressions import ExpressionError, compile_value, is_dynamic
-from gwcore.pipeline.runner import Program
+from gwcore.pipeline.runner import RESPOND, Program
+from gwcore.pipeline.steps import answer
 from gwcore.policies.base import SECTIONS
 
 
@@ -102,5 +103,14 @@ def compile_program(pipeline, plan_parts: PlanParts, problems: list) -> Program:
         flags.request_body |= c.request_body
         flags.response_body |= c.response_body
         flags.forwards |= c.forwards
+    # APIM runs only the cors policies on a preflight, and a preflight they leave unanswered
+    # (terminate-unmatched-request false everywhere) still ends at the gateway with an empty 200
+    cors = tuple(step for step in flat["inbound"] if getattr(step, "answers_preflight", False))
+    preflight = Program(cors + (_preflight_unmatched,), (), (), (), False, False, False) if cors else None
     return Program(flat["inbound"], flat["backend"], flat["outbound"], flat["on-error"],
-                   flags.request_body, flags.response_body, flags.forwards)
+                   flags.request_body, flags.response_body, flags.forwards, preflight)
+
+
+def _preflight_unmatched(ctx):
+    answer(ctx, 200)
+    return RESPOND
