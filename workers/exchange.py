@@ -255,12 +255,16 @@ class Exchange(Forwarding):
                 headers[:] = [h for h in headers if h[0] != name]
                 break
         marker = api.key_query_bytes
-        if query and marker in query:
+        # a name may come escaped (subscription%2Dkey=...): the backend would decode it, so it is
+        # the key parameter too, and must not reach the backend
+        if query and (marker in query or b"%" in query):
             kept = []
             for pair in query.split(b"&"):
-                if pair.startswith(marker):
+                name, equals, value = pair.partition(b"=")
+                if pair.startswith(marker) or (equals and b"%" in name
+                                               and unquote_plus(name.decode("latin-1")) == api.key_query):
                     if key is None:
-                        key = unquote_plus(pair[len(marker):].decode("latin-1"))
+                        key = unquote_plus(value.decode("latin-1"))
                 else:
                     kept.append(pair)
             query = b"&".join(kept)
