@@ -2,6 +2,8 @@
 import pytest
 import yaml
 
+from .support import EXPRESSIONS, EXPRESSIONS_REASON
+
 
 def test_loads_ipv4_and_ipv6(policies):
     ip_filter = policies.statement("""
@@ -80,6 +82,8 @@ def filtered(path: str, action: str, **listed) -> dict:
             "policies": {"inbound": [{"ip-filter": {"action": action, **listed}}]}}
 
 
+LAST_ERROR = [{"set-header": {"name": f"x-{field}", "value": f"@(context.last_error.{field})"}}
+              for field in ("source", "reason", "message", "section")]
 E2E = {"apis": {"ip": {"path": "ip", "backend": "origin", "subscription_required": False, "operations": [
     filtered("allow-me", "allow", address="127.0.0.1"),
     filtered("allow-other", "allow", address=["10.0.0.1", "::1"]),
@@ -91,7 +95,8 @@ E2E = {"apis": {"ip": {"path": "ip", "backend": "origin", "subscription_required
                                                             {"from": "::", "to": "::ffff"}]}),
     filtered("forbid-range", "forbid", address="192.0.2.1",
              **{"address-range": [{"from": "126.255.255.255", "to": "127.0.0.1"}]}),
-]}}, "policies": {"on-error": [{"set-header": {"name": "x-on-error", "value": "ran"}}]}}
+]}}, "policies": {"on-error": [{"set-header": {"name": "x-on-error", "value": "ran"}},
+                                  *(LAST_ERROR if EXPRESSIONS else [])]}}
 REFUSED = {"statusCode": 403, "message": "Caller IP address 127.0.0.1 is not allowed. Access denied."}
 
 
@@ -120,3 +125,11 @@ def test_forwarded_for_does_not_change_the_caller(gw):
     answer = gw("GET", "/ip/allow-other", headers={"x-forwarded-for": "10.0.0.1", "x-real-ip": "10.0.0.1"})
     assert (answer.status, answer.json()) == (403, REFUSED)
     assert gw("GET", "/ip/forbid-me", headers={"x-forwarded-for": "10.0.0.1"}).status == 403
+
+
+@pytest.mark.skipif(not EXPRESSIONS, reason=EXPRESSIONS_REASON)
+def test_last_error_in_on_error(gw):
+    answer = gw.get("/ip/forbid-me")
+    assert (answer.headers["x-source"], answer.headers["x-reason"]) == ("ip-filter", "CallerIpNotAllowed")
+    assert answer.headers["x-message"] == REFUSED["message"]
+    assert answer.headers["x-section"] == "inbound"
