@@ -95,6 +95,15 @@ apis:
           inbound:
             - set-variable: {name: stored, value: text}
             - return-response: {response-variable-name: stored}
+      - id: fails-in-outbound
+        method: GET
+        url_template: /fails-in-outbound
+        policies:
+          outbound:
+            - return-response: {response-variable-name: nothing-stored}
+            - set-header: {name: x-after, value: never}
+          on-error:
+            - set-header: {name: x-on-error, value: ran}
 """
 
 
@@ -157,3 +166,14 @@ def test_a_variable_that_holds_no_response(gw):
     answer = gw.get("/r/not-a-response")
     assert answer.status == 500
     assert answer.json()["statusCode"] == 500
+
+
+def test_an_error_in_outbound_runs_on_error_and_drops_the_backends_answer(gw):
+    with Conn(gw.gateway.port) as conn:
+        for _ in range(2):
+            conn.send(b"GET /r/fails-in-outbound HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = conn.response()
+            assert (answer.status, answer.header("x-on-error"), answer.header("x-after")) == (500, "ran", None)
+            assert answer.json()["statusCode"] == 500
+        conn.send(b"GET /r/outbound HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.response().body == b"instead"

@@ -144,3 +144,13 @@ def test_inbound_and_outbound_together(gw, origin):
     assert answer.body == b"down"
     (record,) = origin.records(since)
     assert (record["target"], record["body_raw"]) == ("/api/both", "up")
+
+
+def test_pipelined_requests_with_bodies_are_answered_in_order(gw):
+    with Conn(gw.gateway.port) as conn:
+        conn.send(b"POST /b/in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                  b"POST /b/both HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nsecond\r\n0\r\n\r\n"
+                  b"POST /b/in-backend HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthird")
+        assert echo_of(conn)["body"] == "replaced"
+        assert conn.response().body == b"down"
+        assert echo_of(conn)["body"] == "from the backend section"
