@@ -137,3 +137,11 @@ def test_with_a_key_the_normalised_path_reaches_the_protected_api(gw, target, fo
     answer = raw(gw, target, f"Ocp-Apim-Subscription-Key: {KEY}\r\n".encode())
     assert answer.status == 200
     assert answer.json()["target"] == forwarded
+
+
+@pytest.mark.parametrize("target", [b"/nowhere/x", b"/securex/y", b"/secure-backend/x", b"/"])
+def test_no_api_matches(gw, origin, target):
+    since = origin.count()
+    answer = raw(gw, target)
+    assert (answer.status, answer.json()) == (404, {"statusCode": 404, "message": "Resource not found"})
+    assert origin.records(since) == []
