@@ -5,7 +5,7 @@ opening a new upstream connection and policy steps that wait on something.
 """
 import re
 from time import perf_counter, time
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from gwcore.fastpath import HOP_BY_HOP, PathError, normalize_path
 from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
@@ -180,6 +180,12 @@ class Exchange(Forwarding):
         if path in status_endpoints.PATHS:
             return self.local(status_endpoints.answer(path, worker, plan))
         match = plan.match(self.method.decode("ascii"), path, query.decode("latin-1"), self)
+        asked = self.preflight_method() if self.method == b"OPTIONS" else None
+        routed_by_asked = False
+        if match is None and asked is not None:
+            # a CORS preflight asks about another method: the operation it would reach answers it
+            match = plan.match(asked, path, query.decode("latin-1"), self)
+            routed_by_asked = True
         if match is None:
             unmatched = plan.unmatched
             if unmatched is None or not unmatched.program.sections[ON_ERROR]:
@@ -192,6 +198,10 @@ class Exchange(Forwarding):
         key, query = self.take_key(api, query)
         if not self.request_id:
             self.request_id = worker.new_request_id()
+        if asked is not None and self.preflight(key, rest, query):
+            return
+        if routed_by_asked:  # that operation has no cors to answer with
+            return self.reply(404, replies.NOT_FOUND)
         try:
             if key is None and not api.subscription_required and api.open_product is None:
                 subscription = product = None   # the common open API: nothing to look up
@@ -211,6 +221,37 @@ class Exchange(Forwarding):
             return  # request_buffered() starts the run once the whole body is in
         self.run.start()
 
+    def preflight_method(self):
+        """The method a CORS preflight asks about (OPTIONS with Origin and
+        Access-Control-Request-Method), else None."""
+        origin = asked = None
+        for name, value in self.headers:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                asked = value.strip()
+        if origin is None or not asked:
+            return None
+        return asked.decode("latin-1").upper()
+
+    def preflight(self, key, rest: str, query: bytes) -> bool:
+        """Answer a CORS preflight with the cors steps alone, as APIM does; a browser sends a
+        preflight without the subscription key. False when the pipeline holds no cors."""
+        api = self.api
+        try:
+            subscription, product = authorize(self.plan, api, key)
+        except PolicyError as error:
+            if key is not None:  # a wrong key is refused, preflight or not
+                self.reply(error.status, error.message)
+                return True
+            subscription, product = None, api.open_product
+        pipeline = self.operation.pipelines[product]
+        if pipeline.program is None or pipeline.program.preflight is None:
+            return False
+        self.begin(pipeline, subscription, product, key, rest, query, pipeline.program.preflight)
+        self.run.start()
+        return True
+
     def take_key(self, api, query: bytes):
         """(subscription key or None, query to forward): the key is read from the API's header,
         else from its query parameter; both are removed from what goes to the backend."""
@@ -223,25 +264,33 @@ class Exchange(Forwarding):
                 headers[:] = [h for h in headers if h[0] != name]
                 break
         marker = api.key_query_bytes
-        if query and marker in query:
+        # a name may come escaped (subscription%2Dkey=...): the backend would decode it, so it is
+        # the key parameter too, and must not reach the backend
+        if query and (marker in query or b"%" in query):
             kept = []
             for pair in query.split(b"&"):
-                if pair.startswith(marker):
+                name, equals, value = pair.partition(b"=")
+                if pair.startswith(marker) or (equals and b"%" in name
+                                               and unquote_plus(name.decode("latin-1")) == api.key_query):
                     if key is None:
-                        key = unquote_plus(pair[len(marker):].decode("latin-1"))
+                        key = unquote_plus(value.decode("latin-1"))
                 else:
                     kept.append(pair)
             query = b"&".join(kept)
         return key, query
 
-    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes) -> None:
-        """Build the context and the Run for an operation with policies."""
-        program = self.program = pipeline.program
+    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes, program=None) -> None:
+        """Build the context and the Run for an operation with policies (`program`: another
+        Program than the pipeline's, e.g. its preflight)."""
+        program = self.program = pipeline.program if program is None else program
         worker = self.worker
         host = self.host.decode("latin-1")
         url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
+        # matched parameters are values, as APIM gives them: decoded once here (the path kept its
+        # escapes), so rewrite-uri's re-encoding does not turn %20 into %2520
+        params = {name: unquote(value) for name, value in self.params.items()} if self.params else {}
         request = Request(self.method.decode("ascii"), url, Headers(self.headers),
-                          self.conn.peer.decode("ascii"), self.params or {})
+                          self.conn.peer.decode("ascii"), params)
         api, operation = self.api, self.operation
         ctx = self.ctx = Context(
             self, request, api.info if api else None, operation.info if operation else None,

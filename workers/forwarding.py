@@ -163,10 +163,12 @@ class Forwarding:
     def attach(self, conn):
         """Lend `conn` to this exchange and send the head and any body received so far."""
         self.upstream = conn
-        conn.attach(self, self.method == b"HEAD")
+        ctx = self.ctx
+        # the backend answers the method it is sent, which set-method may have changed
+        method = self.method if ctx is None else ctx.request.method.encode("ascii")
+        conn.attach(self, method == b"HEAD")
         self.t_upstream = perf_counter()
         self.upstream_deadline = self.worker.loop.time() + self.timeout
-        ctx = self.ctx
         if ctx is not None and ctx.request.body is not None:
             conn.write(self.head + ctx.request.body.bytes)
             return
@@ -237,6 +239,8 @@ class Forwarding:
             response.reason = None
             response.headers._items[:] = headers
             response.body = None
+            if self.upstream.head_request and self.method != b"HEAD":
+                response.body = _EMPTY  # sent as HEAD (set-method): no body, whatever Content-Length says
             if self.out_mode == OUT_HELD:
                 self.run.resume()
                 if self.out_mode == OUT_HELD and self.upstream is not None:
@@ -252,7 +256,8 @@ class Forwarding:
         parts = [replies.status_line(status, reason)]
         for name, value in headers:  # hop-by-hop ones were dropped as they arrived
             if name == b"content-length":
-                if body_length is not None:
+                # a 204 may carry no length (RFC 9110 8.6), even when set-status made it one
+                if body_length is not None or status == 204:
                     continue
                 has_length = True
             elif body_length is not None and name == b"transfer-encoding":
@@ -260,6 +265,8 @@ class Forwarding:
             parts += (name, b": ", value, b"\r\n")
         if self.method == b"HEAD" or status in NO_BODY_STATUS:
             self.out_mode = OUT_NONE if body_length is None else OUT_DISCARD
+            if body_length is not None and status not in NO_BODY_STATUS:
+                parts.append(b"content-length: %d\r\n" % body_length)  # HEAD: the length a GET gets
         elif body_length is not None:
             parts.append(b"content-length: %d\r\n" % body_length)
             self.out_mode = OUT_DISCARD
@@ -302,13 +309,17 @@ class Forwarding:
     def upstream_complete(self, keep_alive: bool):
         conn = self.upstream
         self.upstream = None
+        mode = self.out_mode
         if keep_alive and self.request_complete:
+            if mode == OUT_HELD:
+                # upstream_headers paused reading while outbound (or a retry) waits, and the rest of
+                # the answer was already in hand: a pooled connection must read its next answer
+                conn.transport.resume_reading()
             self.pool.release(conn)
         else:
             conn.close()
             if not self.request_complete:
                 self.keep_alive = False  # the rest of the client's body has nowhere to go
-        mode = self.out_mode
         if mode == OUT_BUFFER:
             self.ctx.response.body = Body(b"".join(self.held))
             self.held = None
@@ -394,7 +405,9 @@ class Forwarding:
                 head += body.bytes
                 self.bytes_out = len(body.bytes)
             self.conn.transport.write(head)
-            if self.upstream is not None:   # the backend's own body is not wanted: drop the connection
+            # the backend's own body is not wanted: drop the connection; an answer to HEAD has
+            # none and completes as soon as this returns, so that connection goes back to the pool
+            if self.upstream is not None and not self.upstream.head_request:
                 self.upstream.abort()
                 self.upstream = None
             return self.finish()

@@ -3,9 +3,10 @@ from contextlib import contextmanager
 
 import orjson
 
+from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.expressions import ExpressionError, compile_value
-from gwcore.pipeline.runner import Program
-from gwcore.pipeline.steps import message_of
+from gwcore.pipeline.runner import RESPOND, Program
+from gwcore.pipeline.steps import answer, message_of
 from gwcore.pipeline.templates import compile_template
 from gwcore.policies.base import SECTIONS
 
@@ -93,6 +94,10 @@ class Compiler:
                 out.extend(compile_(self))
             except (ExpressionError, ImportError) as exc:
                 self.problem(statement, str(exc))
+            except PolicyError as exc:
+                # a literal (a {{named value}} too) failed the check a value gets before it goes
+                # on the wire, e.g. a header value with CR/LF: refuse the file, not every request
+                self.problem(statement, exc.message.removeprefix("Expression evaluation failed. "))
         return out
 
 
@@ -106,8 +111,17 @@ def compile_program(pipeline, plan_parts: PlanParts, problems: list) -> Program:
         flags.request_body |= c.request_body
         flags.response_body |= c.response_body
         flags.forwards |= c.forwards
+    # APIM runs only the cors policies on a preflight, and a preflight they leave unanswered
+    # (terminate-unmatched-request false everywhere) still ends at the gateway with an empty 200
+    cors = tuple(step for step in flat["inbound"] if getattr(step, "answers_preflight", False))
+    preflight = Program(cors + (_preflight_unmatched,), (), (), (), False, False, False) if cors else None
     return Program(flat["inbound"], flat["backend"], flat["outbound"], flat["on-error"],
-                   flags.request_body, flags.response_body, flags.forwards)
+                   flags.request_body, flags.response_body, flags.forwards, preflight)
+
+
+def _preflight_unmatched(ctx):
+    answer(ctx, 200)
+    return RESPOND
 
 
 def _liquid_body(body):

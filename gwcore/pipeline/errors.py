@@ -6,21 +6,19 @@ class PolicyError(Exception):
 
     `reason` and `source` are APIM's LastError.Reason and LastError.Source (e.g.
     "RateLimitExceeded", "rate-limit"); `headers` go on the default error reply (Retry-After).
-    `detail`, when given, is LastError.Message while the reply says `message` (validate-jwt's
-    failed-validation-error-message replaces the text the caller sees, not the one on-error reads).
+    `last_message` is LastError.Message when APIM's differs from the reply's (check-header answers
+    with the configured message; on-error reads "Header x was not found in the request. ...").
     """
 
-    detail = None
-
     def __init__(self, status: int, message: str, reason: str, source: str = "", headers: tuple = (),
-                 detail: str = None):
+                 last_message: str = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.reason = reason
         self.source = source
         self.headers = headers
-        self.detail = detail
+        self.last_message = message if last_message is None else last_message
 
 
 class BackendError(PolicyError):

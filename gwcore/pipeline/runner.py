@@ -43,14 +43,15 @@ SECTION_NAMES = ("inbound", "backend", "outbound", "on-error", "")
 class Program:
     """The flat steps of one pipeline, per section, and what the exchange must do for them."""
 
-    __slots__ = ("sections", "request_body", "response_body", "forwards")
+    __slots__ = ("sections", "request_body", "response_body", "forwards", "preflight")
 
     def __init__(self, inbound: tuple, backend: tuple, outbound: tuple, on_error: tuple,
-                 request_body: bool, response_body: bool, forwards: bool):
+                 request_body: bool, response_body: bool, forwards: bool, preflight: "Program" = None):
         self.sections = (inbound, backend, outbound, on_error)
         self.request_body = request_body    # read the whole request body before inbound runs
         self.response_body = response_body  # read the whole backend body before outbound runs
         self.forwards = forwards            # some step sends the request to the backend
+        self.preflight = preflight          # what answers a CORS preflight: the cors steps only
 
 
 class Run:
@@ -85,8 +86,8 @@ class Run:
             self.section = DONE
             return self.host.send_error(error)
         ctx = self.ctx
-        message = error.message if error.detail is None else error.detail  # validate-jwt: APIM's own text
-        ctx.last_error = LastError(error.source, error.reason, message, SECTION_NAMES[self.section], error.status)
+        ctx.last_error = LastError(error.source, error.reason, error.last_message,
+                                   SECTION_NAMES[self.section], error.status)
         ctx.response._replace(error.status, error_body(error), headers=error.headers)
         self.section, self.pc = ON_ERROR, -1
         self._advance(CONTINUE)

@@ -20,7 +20,7 @@ class CheckHeader(PolicyConfig):
 
     def compile(self, c) -> list:
         key = self.name.lower().encode("latin-1")
-        status, message = self.failed_check_httpcode, self.failed_check_error_message
+        name, status, message = self.name, self.failed_check_httpcode, self.failed_check_error_message
         ignore_case = one_value(c, self.ignore_case, lambda v: v is True or as_text(v).lower() == "true")
         allowed = each_value(c, self.value, as_text)
         message = one_value(c, message, as_text)
@@ -28,14 +28,18 @@ class CheckHeader(PolicyConfig):
         def check_header(ctx):
             found = [v.decode("latin-1") for k, v in ctx.request.headers._items if k == key]
             if not found:
-                raise PolicyError(status, message(ctx), "HeaderNotFound", source="check-header")
+                raise PolicyError(status, message(ctx), "HeaderNotFound", source="check-header",
+                                  last_message=f"Header {name} was not found in the request. Access denied.")
             values = allowed(ctx)
             if not values:
                 return
+            compared = found
             if ignore_case(ctx):
                 values = [v.lower() for v in values]
-                found = [v.lower() for v in found]
-            if not any(v in values for v in found):
-                raise PolicyError(status, message(ctx), "HeaderValueNotAllowed", source="check-header")
+                compared = [v.lower() for v in found]
+            if not any(v in values for v in compared):
+                raise PolicyError(status, message(ctx), "HeaderValueNotAllowed", source="check-header",
+                                  last_message=f"Header {name} value of {', '.join(found)} is not allowed."
+                                               " Access denied.")
 
         return [check_header]

@@ -136,6 +136,7 @@ class Cors(PolicyConfig):
             ctx._add_response_headers(out)
             return None
 
+        cors.answers_preflight = True  # the compiler gathers these into the Program's preflight
         return [cors]
 
 

@@ -36,13 +36,13 @@ class LimitConcurrency(PolicyConfig):
         body = c.steps(self.steps)
         key = one_value(c, self.key, as_text)
         most, queue_room = self.max_count, self.max_queue
-        gates = {}          # per worker and config: key -> _Gate
         mine = object()
 
         def enter(ctx):
-            gate = gates.get(key(ctx))
+            name = key(ctx)
+            gate = _GATES.get(name)
             if gate is None:
-                gate = gates[key(ctx)] = _Gate()
+                gate = _GATES[name] = _Gate(name)
             if ctx._state is None:
                 ctx._state = {}
             if gate.active < most:
@@ -64,10 +64,16 @@ class LimitConcurrency(PolicyConfig):
         return [enter, *body, leave]
 
 
-class _Gate:
-    __slots__ = ("active", "waiting")
+# Per worker: key -> _Gate. Shared by every statement with that key, as APIM's key is the
+# concurrency scope "shared by multiple policies"; a gate goes when nothing holds or awaits it.
+_GATES = {}
 
-    def __init__(self):
+
+class _Gate:
+    __slots__ = ("key", "active", "waiting")
+
+    def __init__(self, key: str):
+        self.key = key
         self.active = 0
         self.waiting = deque()
 
@@ -95,3 +101,5 @@ def _release(ctx, mine) -> None:
             place.set_result(None)
             return
     gate.active -= 1
+    if gate.active == 0 and _GATES.get(gate.key) is gate:
+        del _GATES[gate.key]

@@ -1,11 +1,16 @@
 """set-header: set, append, skip or delete a request or response header."""
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from gwcore.pipeline.steps import each_value, header_value, message_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Value
+from gwcore.policies.fields import HeaderName
+
+# The gateway writes these from the body it sends; a policy's value would desynchronise the
+# framing (a client reading a wrong Content-Length takes the rest as its next response).
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 
 
 def as_list(value):
@@ -22,10 +27,17 @@ Values = Annotated[tuple[Value, ...], BeforeValidator(as_list)]
 class SetHeader(PolicyConfig):
     """Sets a header of the request (inbound, backend) or the response (outbound, on-error)."""
 
-    name: str = Field(description="Header name.")
+    name: HeaderName = Field(description="Header name.")
     exists_action: Literal["override", "skip", "append", "delete"] = Field(
         "override", description="What to do when the header is already present.")
     value: Values = Field((), description="Value or values; literal, {{named value}} or @(expression).")
+
+    @model_validator(mode="after")
+    def _not_framing(self):
+        if self.name.lower().encode("latin-1") in FRAMING and self.exists_action != "delete":
+            raise ValueError(f"{self.name} cannot be set: the gateway frames the message itself from the body"
+                             " it sends (set-body changes the body and its length)")
+        return self
 
     def compile(self, c) -> list:
         key = self.name.lower().encode("latin-1")

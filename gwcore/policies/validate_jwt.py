@@ -194,7 +194,7 @@ class ValidateJwt(PolicyConfig):
 
         def refusal(ctx, refused) -> PolicyError:
             message = refused.message if custom is None else custom(ctx)
-            return PolicyError(status(ctx), message, refused.reason, source="validate-jwt", detail=refused.message)
+            return PolicyError(status(ctx), message, refused.reason, source="validate-jwt", last_message=refused.message)
 
         def accept(ctx, claims) -> None:
             ctx.jwt = claims

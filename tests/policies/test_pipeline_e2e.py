@@ -187,3 +187,70 @@ def test_unmatched_requests_run_the_global_on_error(serve):
     assert answer.status == 404
     assert answer.headers["x-reason"] == "OperationNotFound"
     assert answer.json() == {"statusCode": 404, "message": "Resource not found"}
+
+
+def _mark(value: str) -> str:
+    return f"{{set-header: {{name: x-order, exists-action: append, value: {value}}}}}"
+
+
+SCOPES = f"""
+policies:
+  inbound: [base, {_mark("global")}]
+  outbound: [{{set-header: {{name: x-out, exists-action: append, value: global}}}}]
+products:
+  plan:
+    apis: [scoped]
+    policies:
+      inbound: [{_mark("product-before")}, base, {_mark("product-after")}]
+subscriptions:
+  product-key: {{scope: "product:plan", primary_key: scope-product-0123456789}}
+  all-key: {{scope: all, primary_key: scope-all-0123456789}}
+apis:
+  scoped:
+    path: scoped
+    backend: origin
+    policies:
+      inbound: [{_mark("api-before")}, base, {_mark("api-after")}]
+      outbound: [base, {{set-header: {{name: x-out, exists-action: append, value: api}}}}]
+    operations:
+      - {{id: after, method: GET, url_template: /after, policies: {{inbound: [base, {_mark("operation")}]}}}}
+      - {{id: before, method: GET, url_template: /before, policies: {{inbound: [{_mark("operation")}, base]}}}}
+      - {{id: inherit, method: GET, url_template: /inherit}}
+      - {{id: own-outbound, method: GET, url_template: /own-outbound,
+          policies: {{outbound: [{{set-header: {{name: x-out, exists-action: append, value: operation}}}}]}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def scoped(serve):
+    return serve(SCOPES, name="scopes")
+
+
+def _order(client, path: str, key: str):
+    answer = client("GET", path, headers={"ocp-apim-subscription-key": key})
+    assert answer.status == 200, answer.body
+    return ([v for k, v in answer.json()["headers"] if k == "x-order"],
+            [v for k, v in answer.header_list if k.lower() == "x-out"])
+
+
+def test_base_stands_where_it_is_written_at_every_scope(scoped):
+    product_chain = ["api-before", "product-before", "global", "product-after", "api-after"]
+    assert _order(scoped, "/scoped/after", "scope-product-0123456789")[0] == product_chain + ["operation"]
+    assert _order(scoped, "/scoped/before", "scope-product-0123456789")[0] == ["operation"] + product_chain
+
+
+def test_the_product_scope_is_there_only_for_a_product_key(scoped):
+    assert _order(scoped, "/scoped/after", "scope-all-0123456789")[0] == ["api-before", "global", "api-after",
+                                                                           "operation"]
+
+
+def test_a_section_not_written_is_inherited_whole(scoped):
+    inbound, outbound = _order(scoped, "/scoped/inherit", "scope-all-0123456789")
+    assert inbound == ["api-before", "global", "api-after"]
+    assert outbound == ["global", "api"]
+
+
+def test_a_section_written_without_base_drops_the_parents(scoped):
+    inbound, outbound = _order(scoped, "/scoped/own-outbound", "scope-all-0123456789")
+    assert inbound == ["api-before", "global", "api-after"]
+    assert outbound == ["operation"]

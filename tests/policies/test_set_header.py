@@ -1,4 +1,12 @@
-"""set-header (existing schema): loads one or many values; exists-action is an enum."""
+"""set-header: schema, and end to end on the request (inbound, backend) and the response (outbound, on-error)."""
+import pytest
+import yaml
+from dataplane.rawhttp import Conn
+
+from gwcore.config import ConfigError, load_plan
+from gwcore.config.errors import format_path
+
+from .support import header_values
 
 
 def test_loads_value_list(policies):
@@ -19,3 +27,191 @@ def test_bad_exists_action(policies):
     """)
     assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.set-header.exists-action")
     assert "'override', 'skip', 'append' or 'delete'" in found.message
+
+
+def test_header_name_checked(policies):
+    found = policies.error("""
+        - set-header:
+            name: 'x-a: b'  # <-
+            value: c
+    """)
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.set-header.name")
+    assert found.message.startswith("'x-a: b' is not a valid header name")
+
+
+@pytest.mark.parametrize("name", ["content-length", "Transfer-Encoding"])
+def test_framing_headers_are_the_gateways(policies, write_config, name):
+    found = policies.error(f"- set-header: {{name: {name}, value: '5'}}  # <-", section="outbound")
+    assert (found.line, found.path) == (found.marked_line, f"{policies.at('outbound')}.set-header")
+    assert "the gateway frames the message itself" in found.message
+
+
+def test_deleting_a_framing_header_is_allowed(policies):
+    assert policies.statement("- set-header: {name: content-length, exists-action: delete}",
+                              section="outbound").exists_action == "delete"
+
+
+def test_header_value_with_cr_lf_from_a_named_value_is_refused_at_load(write_config):
+    path = write_config(CRLF_CONFIG)
+    with pytest.raises(ConfigError) as info:
+        load_plan(path, environ={"INJECTED": "one\r\nx-injected: yes"})
+    (problem,) = info.value.problems
+    assert format_path(problem.path) == "apis.a.policies.inbound[0].set-header"
+    assert problem.message == "A header value may not contain CR, LF or NUL."
+
+
+CRLF_CONFIG = """\
+named_values:
+  injected: {env: INJECTED}
+backends:
+  b: {url: "http://127.0.0.1:9"}
+apis:
+  a:
+    path: a
+    backend: b
+    subscription_required: false
+    policies:
+      inbound:
+        - set-header: {name: x-a, value: "{{injected}}"}
+"""
+
+
+# ---- end to end
+
+def op(path: str, section: str, **header) -> dict:
+    """An operation at /h/{path} whose `section` holds one set-header."""
+    return {"id": path, "method": "GET", "url_template": f"/{path}", "policies": {section: [{"set-header": header}]}}
+
+
+E2E = {
+    "named_values": {"tier": "gold"},
+    "apis": {"h": {"path": "h", "backend": "origin", "subscription_required": False, "operations": [
+        op("override", "inbound", name="X-A", **{"exists-action": "override"}, value="new"),
+        op("skip", "inbound", name="x-a", **{"exists-action": "skip"}, value="new"),
+        op("append", "inbound", name="x-a", **{"exists-action": "append"}, value="new"),
+        op("delete", "inbound", name="x-a", **{"exists-action": "delete"}),
+        op("many", "inbound", name="x-m", value=["one", "two"]),
+        op("typed", "inbound", name="x-t", value=[5, True, 2.0]),
+        op("named", "inbound", name="x-tier", value="{{tier}}"),
+        op("backend", "backend", name="x-b", value="from-backend-section"),
+        {"id": "backend-then-forward", "method": "GET", "url_template": "/bf", "policies": {"backend": [
+            {"set-header": {"name": "x-b", "value": "before"}}, "base"]}},
+        op("status/out-override", "outbound", name="x-r", value="new"),
+        op("status/out-skip", "outbound", name="x-r", **{"exists-action": "skip"}, value="new"),
+        op("status/out-append", "outbound", name="x-r", **{"exists-action": "append"}, value=["new", "newer"]),
+        op("status/out-delete", "outbound", name="x-r", **{"exists-action": "delete"}),
+        op("chunked/out-delete-length", "outbound", name="content-length", **{"exists-action": "delete"}),
+        op("status/out-length", "outbound", name="content-length", **{"exists-action": "delete"}),
+        {"id": "failing", "method": "GET", "url_template": "/failing", "policies": {
+            "inbound": [{"check-header": {"name": "x-needed", "failed-check-httpcode": 400,
+                                          "failed-check-error-message": "x-needed is needed",
+                                          "ignore-case": False}}],
+            "on-error": [{"set-header": {"name": "x-error", "value": "handled"}}]}},
+    ]}},
+}
+
+
+@pytest.fixture(scope="module")
+def gw(serve):
+    return serve(yaml.safe_dump(E2E))
+
+
+def sent(answer) -> dict:
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def test_override_replaces_every_value_whatever_the_case(gw):
+    echo = sent(gw("GET", "/h/override", headers={"X-a": "old"}))
+    assert header_values(echo, "x-a") == ["new"]
+    assert header_values(sent(gw.get("/h/override")), "x-a") == ["new"]
+
+
+def test_skip_keeps_a_header_present(gw):
+    assert header_values(sent(gw("GET", "/h/skip", headers={"x-a": "old"})), "x-a") == ["old"]
+    assert header_values(sent(gw.get("/h/skip")), "x-a") == ["new"]
+
+
+def test_append_adds_a_value(gw):
+    assert header_values(sent(gw("GET", "/h/append", headers={"x-a": "old"})), "x-a") == ["old", "new"]
+    assert header_values(sent(gw.get("/h/append")), "x-a") == ["new"]
+
+
+def test_delete_removes_every_value(gw):
+    conn_headers = [("X-A", "one"), ("x-a", "two"), ("x-other", "kept")]
+    echo = raw_get(gw, "/h/delete", conn_headers)
+    assert header_values(echo, "x-a") == []
+    assert header_values(echo, "x-other") == ["kept"]
+
+
+def test_several_values_are_several_header_lines(gw):
+    assert header_values(sent(gw.get("/h/many")), "x-m") == ["one", "two"]
+
+
+def test_numbers_and_booleans_are_written_as_text(gw):
+    assert header_values(sent(gw.get("/h/typed")), "x-t") == ["5", "true", "2"]
+
+
+def test_named_value(gw):
+    assert header_values(sent(gw.get("/h/named")), "x-tier") == ["gold"]
+
+
+def test_in_the_backend_section_it_changes_the_request(gw, origin):
+    assert header_values(sent(gw.get("/h/bf")), "x-b") == ["before"]
+    before = origin.count()
+    answer = gw.get("/h/backend")  # a backend section without forward-request: nothing is sent
+    assert (answer.status, answer.body) == (200, b"")
+    assert origin.count() == before
+
+
+def test_outbound_override(gw):
+    answer = gw.get("/h/status/out-override?h-X-R=orig")
+    assert answer.status == 200
+    assert [v for k, v in answer.header_list if k.lower() == "x-r"] == ["new"]
+    assert answer.json()["target"] == "/api/status/out-override?h-X-R=orig"
+
+
+def test_outbound_skip(gw):
+    answer = gw.get("/h/status/out-skip?h-X-R=orig")
+    assert [v for k, v in answer.header_list if k.lower() == "x-r"] == ["orig"]
+    answer = gw.get("/h/status/out-skip")
+    assert [v for k, v in answer.header_list if k.lower() == "x-r"] == ["new"]
+
+
+def test_outbound_append_with_several_values(gw):
+    answer = gw.get("/h/status/out-append?h-X-R=orig")
+    assert [v for k, v in answer.header_list if k.lower() == "x-r"] == ["orig", "new", "newer"]
+
+
+def test_outbound_delete(gw):
+    answer = gw.get("/h/status/out-delete?h-X-R=orig&h-X-Kept=yes")
+    assert "x-r" not in answer.headers
+    assert answer.headers["x-kept"] == "yes"
+
+
+def test_deleting_content_length_keeps_the_body_whole(gw):
+    with Conn(gw.gateway.port) as conn:
+        for _ in range(2):  # the connection stays usable: the framing held
+            conn.send(b"GET /h/status/out-length HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = conn.response()
+            assert answer.status == 200
+            assert answer.json()["target"] == "/api/status/out-length"
+        conn.send(b"GET /h/chunked/out-delete-length HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.response().body == b"hello chunked world"
+
+
+def test_on_error_changes_the_error_response(gw):
+    answer = gw.get("/h/failing")
+    assert answer.status == 400
+    assert answer.headers["x-error"] == "handled"
+    assert answer.json() == {"statusCode": 400, "message": "x-needed is needed"}
+
+
+def raw_get(gw, path: str, headers: list) -> dict:
+    """The origin's echo of a GET sent with exactly these header lines."""
+    with Conn(gw.gateway.port) as conn:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in headers)
+        conn.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+        answer = conn.response()
+    assert answer.status == 200, answer.body
+    return answer.json()

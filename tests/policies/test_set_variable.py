@@ -1,4 +1,7 @@
-"""set-variable: a name (no expression) and a literal or expression value."""
+"""set-variable: a name (no expression) and a literal or expression value; end to end, read later."""
+import pytest
+
+from .support import EXPRESSIONS, EXPRESSIONS_REASON
 
 
 def test_literal_and_expression(policies):
@@ -34,3 +37,72 @@ def test_unclosed_expression(policies):
     """)
     assert found.line == found.marked_line
     assert "does not end with )" in found.message
+
+
+# ---- end to end
+
+E2E = """
+apis:
+  v:
+    path: v
+    backend: origin
+    subscription_required: false
+    operations:
+      - {id: literal, method: GET, url_template: /literal,
+         policies: {inbound: [{set-variable: {name: n, value: 5}}]}}
+"""
+
+E2E_EXPRESSIONS = """
+apis:
+  v:
+    path: v
+    backend: origin
+    subscription_required: false
+    operations:
+      - id: read-later
+        method: GET
+        url_template: /read-later
+        policies:
+          inbound:
+            - set-variable: {name: tier, value: gold}
+            - set-variable: {name: method, value: '@(context.request.method)'}
+            - set-header: {name: x-tier, value: '@(context.variables["tier"])'}
+          outbound:
+            - set-header: {name: x-method, value: '@(context.variables["method"])'}
+      - id: across
+        method: GET
+        url_template: /across
+        policies:
+          inbound:
+            - set-variable: {name: count, value: 41}
+          backend:
+            - set-variable: {name: count, value: '@(context.variables["count"] + 1)'}
+            - base
+          outbound:
+            - set-header: {name: x-count, value: '@(context.variables["count"])'}
+"""
+
+
+@pytest.fixture(scope="module")
+def gw(serve):
+    return serve(E2E_EXPRESSIONS if EXPRESSIONS else E2E)
+
+
+def test_a_literal_variable_does_not_disturb_the_request(gw):
+    if EXPRESSIONS:
+        pytest.skip("the literal-only config is replaced by the expressions one")
+    answer = gw.get("/v/literal")
+    assert answer.status == 200 and answer.json()["target"] == "/api/literal"
+
+
+@pytest.mark.skipif(not EXPRESSIONS, reason=EXPRESSIONS_REASON)
+def test_a_variable_is_read_by_later_statements(gw):
+    answer = gw.get("/v/read-later")
+    assert answer.status == 200
+    assert answer.echo["headers"]["x-tier"] == "gold"
+    assert answer.headers["x-method"] == "GET"
+
+
+@pytest.mark.skipif(not EXPRESSIONS, reason=EXPRESSIONS_REASON)
+def test_variables_live_across_sections(gw):
+    assert gw.get("/v/across").headers["x-count"] == "42"

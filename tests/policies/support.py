@@ -1,0 +1,38 @@
+"""Helpers of the end-to-end policy tests: whether expressions are built, what the origin saw."""
+import time
+
+from gwcore.pipeline.expressions import ExpressionError, compile_value
+
+
+def _expressions_built() -> bool:
+    try:
+        compile_value("@(1)")
+    except ExpressionError:
+        return False
+    return True
+
+
+EXPRESSIONS = _expressions_built()
+"""True once the expression language is merged: the tests marked with it switch on by themselves."""
+
+EXPRESSIONS_REASON = "expressions land with the expressions branch"
+
+
+def received(origin, since: int) -> list:
+    """The requests the origin recorded from index `since` on."""
+    return origin.records(since)
+
+
+def eventually(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """The first true value of predicate() within `timeout` seconds (else its last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def header_values(echo: dict, name: str) -> list:
+    """Every value of request header `name` the origin received, in order (echo = answer.json())."""
+    return [value for key, value in echo["headers"] if key == name]
