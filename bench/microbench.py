@@ -1,6 +1,6 @@
 """In-process cost of one proxied request through the worker's Python path, with no sockets.
 
-    python bench/microbench.py [--profile] [-n N]
+    python bench/microbench.py [--profile] [-n N] [--scenario NAME]
 
 Feeds a request to HttpProtocol and a canned backend response to a pooled
 UpstreamConnection over fake transports, so what is timed is parsing, routing, header
@@ -35,6 +35,7 @@ apis:
       - {id: get-item, method: GET, url_template: "/items/{id}"}
 """
 REQUEST = b"GET /inventory/v1/items/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+KEY = "bench-primary-key-0123456789abcdef"   # the scenarios' default subscription key
 BODY = b'{"id":42,"name":"widget","price":9.99,"tags":["a","b"],"stock":true,"note":"benchmark origin"}'
 RESPONSE = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 23 Nov 2026 03:00:00 GMT\r\n"
             b"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: keep-alive\r\n\r\n%s"
@@ -69,13 +70,16 @@ class FakeTransport:
         pass
 
 
-def setup():
+def setup(scenario: str = None):
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-        f.write(CONFIG)
-    plan = load_plan(f.name)
-    os.unlink(f.name)
+    if scenario:  # a benchmark scenario's config, as bench/run.py serves it
+        plan = load_plan(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios", f"{scenario}.yaml"))
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(CONFIG)
+        plan = load_plan(f.name)
+        os.unlink(f.name)
     worker = Worker(plan, None, loop)
     client = HttpProtocol(worker)
     client.connection_made(FakeTransport())
@@ -96,8 +100,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--scenario", help="a config of bench/scenarios/ (plain, keyed, ...) instead of the"
+                                           " built-in one; keyed scenarios get the default bench key")
     args = parser.parse_args()
-    client, upstream = setup()
+    global REQUEST
+    if args.scenario and ("keyed" in args.scenario or args.scenario.startswith("_v")):
+        REQUEST = REQUEST.replace(b"\r\n\r\n", b"\r\nOcp-Apim-Subscription-Key: %s\r\n\r\n" % KEY.encode())
+    client, upstream = setup(args.scenario)
     one(client, upstream)
     assert client.transport.last.startswith(b"HTTP/1.1 200 OK"), client.transport.last[:80]
     for _ in range(1000):
@@ -111,7 +120,7 @@ def main() -> int:
     elapsed = time.perf_counter() - start
     if args.profile:
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+        pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(25)
     from gwcore import fastpath
     print(f"{elapsed / args.n * 1e6:.2f} µs per request (fastpath={fastpath.IMPLEMENTATION}, n={args.n})")
     return 0

@@ -47,7 +47,7 @@ class Exchange(Forwarding):
         "pool", "upstream", "head", "timeout", "upstream_deadline", "retried", "connecting", "t_upstream",
         "forwarded",
         # response
-        "status", "out", "out_mode", "held", "response_started", "done", "bytes_out",
+        "status", "out", "out_mode", "held", "held_paused", "response_started", "done", "bytes_out",
     )
 
     def __init__(self, conn):
@@ -98,6 +98,7 @@ class Exchange(Forwarding):
         self.out = []
         self.out_mode = OUT_NONE
         self.held = None
+        self.held_paused = False
         self.bytes_out = 0
         self.response_started = False
         self.done = False

@@ -192,6 +192,7 @@ class Forwarding:
             self.upstream.abort()
             self.upstream = None
         self.held = None
+        self.held_paused = False
 
     # ------------------------------------------------------------ request body
 
@@ -245,6 +246,7 @@ class Forwarding:
                 self.run.resume()
                 if self.out_mode == OUT_HELD and self.upstream is not None:
                     self.upstream.transport.pause_reading()  # outbound waits: hold the backend
+                    self.held_paused = True
             return
         self.out.append(self.response_head(status, None, headers, None))
         self.response_started = True
@@ -311,10 +313,11 @@ class Forwarding:
         self.upstream = None
         mode = self.out_mode
         if keep_alive and self.request_complete:
-            if mode == OUT_HELD:
+            if self.held_paused:
                 # upstream_headers paused reading while outbound (or a retry) waits, and the rest of
                 # the answer was already in hand: a pooled connection must read its next answer
                 conn.transport.resume_reading()
+                self.held_paused = False
             self.pool.release(conn)
         else:
             conn.close()
@@ -420,8 +423,11 @@ class Forwarding:
                 self.out.append(b"0\r\n\r\n")
             self.upstream_flush()
             return self.finish()
-        self.upstream_flush()
-        self.upstream.transport.resume_reading()
+        if self.held_paused:                # outbound waited: the backend's read loop is paused
+            self.held_paused = False
+            self.upstream_flush()
+            self.upstream.transport.resume_reading()
+        # else we are inside the backend's read: it flushes head and body in one write when it ends
 
     def send_error(self, error) -> None:
         """The default error reply (no on-error section, or on-error failed too)."""
