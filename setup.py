@@ -7,7 +7,7 @@ from setuptools.command.build_ext import build_ext
 
 PACKAGES = [
     "gwcore", "gwcore.config", "gwcore.policies", "gwcore.pipeline",
-    "gwcore.upstream", "gwcore.observability", "gwcore.state",
+    "gwcore.upstream", "gwcore.observability", "gwcore.state", "gwcore.tls",
     "gwcore.workers", "gwcore.supervisor",
 ]
 PACKAGE_DIR = {"gwcore.workers": "workers", "gwcore.supervisor": "supervisor"}

@@ -16,7 +16,7 @@ from gwcore.supervisor.channel import Channel
 from gwcore.supervisor.notify import live_pid, remove_if_ours, sd_notify, write_atomically
 from gwcore.supervisor.reload import ConfigState, reload
 from gwcore.supervisor.signals import SignalQueue
-from gwcore.supervisor.slots import SlotRegistry, WorkerProcess
+from gwcore.supervisor.slots import SlotRegistry, WorkerProcess, tls_listen
 from gwcore.supervisor.watchdog import Watchdog
 
 TICK = 0.25
@@ -80,19 +80,20 @@ class Supervisor:
                            self.pidfile, live_pid(self.pidfile))
             self.pidfile = None  # not ours: never remove it
             return False
-        listen = plan.settings.listen
+        listen, tls = plan.settings.listen, tls_listen(plan.settings)
         try:
-            self.slots.open_many(listen, self.worker_count(plan.settings))
+            self.slots.open_many(listen, self.worker_count(plan.settings), tls)
         except OSError as exc:
-            self.log.error("not started: cannot listen on %s: %s", listen, exc.strerror or exc)
+            self.log.error("not started: cannot listen on %s%s: %s", listen, f" and {tls}" if tls else "",
+                           exc.strerror or exc)
             return False
         self.config.commit(plan, text)
         self.target = len(self.slots.active())
         self.shared_fds = shared.create(plan)
         if self.pidfile:
             write_atomically(self.pidfile, f"{os.getpid()}\n")
-        self.log.info("gwcore supervisor %d: %d worker(s) on http://%s; %s", os.getpid(), self.target,
-                      listen, plan.summary())
+        self.log.info("gwcore supervisor %d: %d worker(s) on http://%s%s; %s", os.getpid(), self.target,
+                      listen, f" and https://{tls}" if tls else "", plan.summary())
         self.top_up()
         return True
 
@@ -152,8 +153,11 @@ class Supervisor:
                 "--overrides", orjson.dumps(self.config.overrides).decode()]
         for fd in self.shared_fds:
             argv += ["--shared-fd", str(fd)]
+        if slot.tls_sock is not None:
+            argv += ["--tls-fd", str(slot.tls_sock.fileno())]
         try:
-            process = subprocess.Popen(argv, pass_fds=(slot.sock.fileno(), child.fileno(), *self.shared_fds))
+            process = subprocess.Popen(argv, pass_fds=(*(s.fileno() for s in slot.sockets()), child.fileno(),
+                                                       *self.shared_fds))
         except OSError as exc:  # no memory, no pids: try again shortly instead of crashing
             parent.close()
             self.log.error("cannot start a worker for slot %d: %s", slot.index, exc)

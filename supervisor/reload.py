@@ -8,6 +8,7 @@ import orjson
 from gwcore.config import ConfigError, load_plan
 from gwcore.supervisor import scaling
 from gwcore.supervisor.notify import sd_notify, write_atomically
+from gwcore.supervisor.slots import tls_listen
 
 
 class ConfigState:
@@ -106,13 +107,15 @@ def reload(sup) -> None:
     old = sup.settings
     plan, text, problems = sup.config.read()
     fresh = []
-    if not problems and plan.settings.listen != old.listen:
+    tls = tls_listen(plan.settings) if plan is not None else None
+    if not problems and (plan.settings.listen != old.listen or tls != tls_listen(old)):
+        # the workers serve the sockets they were started with: a new TLS address needs new slots too
         target = sup.worker_count(plan.settings) if plan.settings.workers != old.workers else sup.target
         try:  # bound before the config counts as taken: a reload that cannot listen is refused
-            fresh = sup.slots.open_many(plan.settings.listen, target)
+            fresh = sup.slots.open_many(plan.settings.listen, target, tls)
         except OSError as exc:
-            problems = [f"{sup.config.file}: gateway.listen: cannot listen on {plan.settings.listen}: "
-                        f"{exc.strerror or exc}"]
+            problems = [f"{sup.config.file}: gateway.listen: cannot listen on {plan.settings.listen}"
+                        f"{' and ' + tls if tls else ''}: {exc.strerror or exc}"]
     if problems:
         sup.config.record(problems)
         for problem in problems:

@@ -1,4 +1,5 @@
 """Adding and retiring slots: SIGTTIN/SIGTTOU, and a reload that changes the worker count or address."""
+from gwcore.supervisor.slots import tls_listen
 
 
 def scale(sup) -> None:
@@ -6,7 +7,7 @@ def scale(sup) -> None:
     active = sup.slots.active()
     for _ in range(sup.target - len(active)):
         try:
-            sup.slots.open(sup.settings.listen)
+            sup.slots.open(sup.settings.listen, tls_listen(sup.settings))
         except OSError as exc:
             sup.log.error("cannot open another slot on %s: %s", sup.settings.listen, exc.strerror or exc)
             break

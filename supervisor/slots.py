@@ -1,4 +1,4 @@
-"""Worker slots: each owns one SO_REUSEPORT listening socket for the slot's whole life."""
+"""Worker slots: each owns one SO_REUSEPORT listening socket (and one for TLS) for the slot's whole life."""
 import errno
 import socket
 import time
@@ -44,6 +44,11 @@ def check_free(address: str) -> None:
             raise
 
 
+def tls_listen(settings):
+    """The TLS listener's HOST:PORT, or None without `gateway.tls`."""
+    return settings.tls.listen if settings.tls is not None else None
+
+
 class WorkerProcess:
     """One spawned worker: its process, control channel and what it last told us."""
 
@@ -70,12 +75,15 @@ class WorkerProcess:
 
 
 class Slot:
-    """A listening socket and the worker(s) serving it (two while one replaces the other)."""
+    """A listening socket (and the TLS one) and the worker(s) serving it (two while one replaces the other)."""
 
-    def __init__(self, index: int, address: str, sock: socket.socket):
+    def __init__(self, index: int, address: str, sock: socket.socket, tls_address: str = None,
+                 tls_sock: socket.socket = None):
         self.index = index
         self.address = address
         self.sock = sock
+        self.tls_address = tls_address
+        self.tls_sock = tls_sock
         self.workers = []
         self.retiring = False        # close the socket once its last worker is gone
         self.quick_deaths = 0        # consecutive deaths soon after start: backoff
@@ -90,13 +98,18 @@ class Slot:
     def leave_group(self) -> None:
         """Take the socket out of the SO_REUSEPORT group now, so no new connection lands
         in a queue nobody will accept from (what is queued already is lost)."""
-        try:
-            self.sock.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
+        for sock in self.sockets():
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+    def sockets(self) -> list:
+        return [self.sock] + ([self.tls_sock] if self.tls_sock is not None else [])
 
     def close(self) -> None:
-        self.sock.close()
+        for sock in self.sockets():
+            sock.close()
 
 
 class SlotRegistry:
@@ -104,21 +117,28 @@ class SlotRegistry:
         self.slots = {}
         self._next_index = 0
 
-    def open(self, address: str) -> Slot:
-        slot = Slot(self._next_index, address, listen_socket(address))
+    def open(self, address: str, tls_address: str = None) -> Slot:
+        sock = listen_socket(address)
+        try:
+            tls_sock = listen_socket(tls_address) if tls_address else None
+        except OSError:
+            sock.close()
+            raise
+        slot = Slot(self._next_index, address, sock, tls_address, tls_sock)
         self.slots[slot.index] = slot
         self._next_index += 1
         return slot
 
-    def open_many(self, address: str, count: int) -> list:
-        """`count` new slots on `address`, or none and OSError. An address whose port we do not
-        hold already is checked free first (see check_free)."""
-        if address.rpartition(":")[2] not in self.ports():
-            check_free(address)
+    def open_many(self, address: str, count: int, tls_address: str = None) -> list:
+        """`count` new slots on `address` (and `tls_address`), or none and OSError. An address whose
+        port we do not hold already is checked free first (see check_free)."""
+        for each in (address, tls_address):
+            if each and each.rpartition(":")[2] not in self.ports():
+                check_free(each)
         opened = []
         try:
             for _ in range(count):
-                opened.append(self.open(address))
+                opened.append(self.open(address, tls_address))
         except OSError:
             for slot in opened:
                 self.remove(slot)
@@ -132,7 +152,7 @@ class SlotRegistry:
         return [w for s in self.slots.values() for w in s.workers]
 
     def ports(self) -> set:
-        return {s.address.rpartition(":")[2] for s in self.active()}
+        return {a.rpartition(":")[2] for s in self.active() for a in (s.address, s.tls_address) if a}
 
     def remove(self, slot: Slot) -> None:
         slot.close()

@@ -12,6 +12,7 @@ from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
 from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.runner import DONE, ON_ERROR, Run
 from gwcore.pipeline.subscriptions import authorize
+from gwcore.tls.certificate import peer_certificate
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
 from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
@@ -286,12 +287,14 @@ class Exchange(Forwarding):
         program = self.program = pipeline.program if program is None else program
         worker = self.worker
         host = self.host.decode("latin-1")
-        url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
+        url = Url(self.conn.scheme.decode("ascii"), host, self.path, Query(query))
         # matched parameters are values, as APIM gives them: decoded once here (the path kept its
         # escapes), so rewrite-uri's re-encoding does not turn %20 into %2520
         params = {name: unquote(value) for name, value in self.params.items()} if self.params else {}
         request = Request(self.method.decode("ascii"), url, Headers(self.headers),
                           self.conn.peer.decode("ascii"), params)
+        if self.conn.scheme == b"https":
+            request.certificate = peer_certificate(self.conn.transport)
         api, operation = self.api, self.operation
         ctx = self.ctx = Context(
             self, request, api.info if api else None, operation.info if operation else None,

@@ -128,7 +128,7 @@ class Forwarding:
         extra = [
             (b"host", host_header),
             (b"x-forwarded-for", peer if self.forwarded_for is None else self.forwarded_for + b", " + peer),
-            (b"x-forwarded-proto", worker.scheme),
+            (b"x-forwarded-proto", self.conn.scheme),
             (b"x-forwarded-host", self.host),
             (worker.request_id_header, self.request_id),
         ]

@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     parser.add_argument("--slot", type=int, required=True)
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--tls-fd", type=int, help="the slot's TLS listening socket (gateway.tls)")
     parser.add_argument("--shared-fd", type=int, action="append", default=[],
                         help="shared memory from the supervisor (see supervisor/shared.py); repeated")
     parser.add_argument("--config", required=True)
@@ -135,11 +136,14 @@ def main(argv=None) -> int:
         plan = load(args.config, args.snapshot, orjson.loads(args.overrides), args.generation, args.loaded_at)
         sock = socket.socket(fileno=args.listen_fd)
         sock.setblocking(False)
+        tls_sock = socket.socket(fileno=args.tls_fd) if args.tls_fd is not None else None
+        if tls_sock is not None:
+            tls_sock.setblocking(False)
         control = socket.socket(fileno=args.control_fd)
         control.setblocking(False)
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)
-        worker = Worker(plan, sock, loop, slot=args.slot, shared_fds=args.shared_fd)
+        worker = Worker(plan, sock, loop, slot=args.slot, shared_fds=args.shared_fd, tls_sock=tls_sock)
         loop.run_until_complete(worker.start())
     except Exception:
         log.exception("worker could not start")

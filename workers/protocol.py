@@ -25,13 +25,14 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         # per-connection state
         "worker", "loop", "transport", "parser", "peer", "flow", "active", "queue", "failure",
-        "closing", "wait", "deadline",
+        "closing", "wait", "deadline", "scheme",
         # per-request state: the request being parsed
         "current",
     )
 
-    def __init__(self, worker):
+    def __init__(self, worker, scheme: bytes = b"http"):
         self.worker = worker
+        self.scheme = scheme    # of the listener: X-Forwarded-Proto and context.request.url say it
         self.loop = worker.loop
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)

@@ -13,14 +13,18 @@ from gwcore.workers.protocol import HttpProtocol
 
 SWEEP_SECONDS = 0.25
 DRAIN_IDLE_GRACE = 1.0
+HTTPS = b"https"
 
 
 class Worker:
     """Serves one listening socket with the Plan it is given; knows nothing of signals."""
 
-    def __init__(self, plan, sock, loop, slot: int = 0, shared_fds=()):
+    def __init__(self, plan, sock, loop, slot: int = 0, shared_fds=(), tls_sock=None):
         self.loop = loop
         self.sock = sock
+        self.tls_sock = tls_sock            # the slot's TLS listening socket, when gateway.tls is set
+        self.tls = None                     # the ServerTls new handshakes choose certificates from
+        self.tls_server = None
         self.slot = slot
         self.shared_fds = list(shared_fds)  # shared memory from the supervisor (supervisor/shared.py)
         # the host's limit table, so limits are exact across workers; without a supervisor
@@ -33,7 +37,6 @@ class Worker:
         self.connections = set()
         self.draining = False
         self.server = None
-        self.scheme = b"http"
         self.configuration_status = "Synced"
         self.upstreams = Upstreams(loop)
         self.access_log = None
@@ -59,11 +62,42 @@ class Worker:
         self.skip_request_headers = skip_set(rid)
         self.special_headers = {**SPECIAL_HEADERS, rid: H_REQUEST_ID}
         self.upstreams.use_plan(plan)
+        self._use_tls(plan.tls)
         if self.state is None or self.state_url != settings.state:
             self._open_state(settings)
         self.access_log = access_log
         if old_log is not None:
             old_log.close()
+
+    def _use_tls(self, tls) -> None:
+        """New handshakes choose from `tls`; connections keep the context they began with. A change
+        a switched context cannot carry (versions, ciphers, client certificates) gets a new server."""
+        old, self.tls = self.tls, tls
+        if self.tls_server is not None and tls is not None and old is not None and tls.handshake != old.handshake:
+            self.loop.create_task(self._serve_tls())
+
+    def _on_sni(self, ssl_object, server_name, context):
+        """ssl's SNI callback, on every handshake (server_name None when the client sent none)."""
+        tls = self.tls
+        if tls is not None:
+            chosen = tls.select(server_name)
+            if chosen is not context:
+                ssl_object.context = chosen
+        return None
+
+    async def _serve_tls(self) -> None:
+        if self.tls_sock is None or self.tls is None or self.draining:
+            return
+        # each server owns a copy of the socket: closing the old one leaves the slot's queue alive
+        sock = socket.socket(fileno=os.dup(self.tls_sock.fileno()))
+        sock.setblocking(False)
+        context = self.tls.listener_context(self._on_sni)
+        server = await self.loop.create_server(
+            lambda: HttpProtocol(self, HTTPS), sock=sock, backlog=4096, ssl=context,
+            ssl_handshake_timeout=self.timeouts.header_read)
+        old, self.tls_server = self.tls_server, server
+        if old is not None:
+            old.close()
 
     def _open_state(self, settings) -> None:
         """The state backend the settings name; a reload that changes it swaps backends."""
@@ -95,6 +129,7 @@ class Worker:
     async def start(self) -> None:
         await self.state.start(timeout=1.0)
         self.server = await self.loop.create_server(lambda: HttpProtocol(self), sock=self.sock, backlog=4096)
+        await self._serve_tls()
         self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
     def _sweep(self) -> None:
@@ -114,11 +149,14 @@ class Worker:
         With `leave_group` (the slot is retiring) the socket leaves the SO_REUSEPORT group first.
         """
         self.draining = True
-        if self.server is not None:
+        servers = [(self.server, None), (self.tls_server, HTTPS)]
+        for server, scheme in servers:
+            if server is None:
+                continue
             if leave_group:
-                await self._leave_group()
+                await self._leave_group(server, scheme)
             else:
-                self.server.close()  # our copy only: the slot's socket and its queue live on
+                server.close()  # our copy only: the slot's socket and its queue live on
         deadline = self.loop.time() + timeout
         grace_end = self.loop.time() + DRAIN_IDLE_GRACE
         for conn in list(self.connections):
@@ -127,16 +165,16 @@ class Worker:
             await asyncio.sleep(0.05)
         self.stop()
 
-    async def _leave_group(self) -> None:
+    async def _leave_group(self, server, scheme) -> None:
         """Shut the listening socket down for everyone (no new connection is routed to it),
         taking over what it queued the moment before, so that nothing queued is reset.
 
         Between the last accept and the shutdown the kernel may still queue one; only
         net.ipv4.tcp_migrate_req=1 closes that window (it moves such requests to a sibling).
         """
-        listener = socket.socket(fileno=os.dup(self.server.sockets[0].fileno()))
+        listener = socket.socket(fileno=os.dup(server.sockets[0].fileno()))
         listener.setblocking(False)
-        self.server.close()
+        server.close()
         pending = []
         try:
             while True:
@@ -150,15 +188,20 @@ class Worker:
             pass
         finally:
             listener.close()
+        context = self.tls.listener_context(self._on_sni) if scheme and self.tls is not None else None
         for conn in pending:
             conn.setblocking(False)
-            await self.loop.connect_accepted_socket(lambda: HttpProtocol(self), conn)
+            if scheme:
+                await self.loop.connect_accepted_socket(lambda: HttpProtocol(self, scheme), conn, ssl=context)
+            else:
+                await self.loop.connect_accepted_socket(lambda: HttpProtocol(self), conn)
 
     def stop(self) -> None:
         """Close everything now."""
         self.draining = True
-        if self.server is not None:
-            self.server.close()
+        for server in (self.server, self.tls_server):
+            if server is not None:
+                server.close()
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.abort()

@@ -13,6 +13,7 @@ from gwcore.pipeline.compiler import PlanParts, compile_program
 from gwcore.pipeline.context import Named
 from gwcore.policies.base import BASE, SECTIONS
 from gwcore.policies.forward_request import ForwardRequest
+from gwcore.tls.contexts import backend_context, server_tls
 
 DEFAULT_FORWARD = ForwardRequest()
 
@@ -50,6 +51,11 @@ class Member:
     host_header: bytes  # "h:p" or "h" when the port is the scheme's default
     weight: int
     priority: int
+    # where the host's health checker publishes this member's verdict (gwcore/upstream/health.py);
+    # -1: the backend has no health_check. The tag tells a worker still on an older Plan that
+    # the slot now belongs to another member.
+    health_slot: int = -1
+    health_tag: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class BackendPlan:
     connect_timeout: float
     max_idle_connections: int
     idle_timeout: float
+    health_check: object = None      # schema.HealthCheck or None
+    circuit_breaker: object = None   # schema.CircuitBreaker or None
+    ssl_context: object = None       # for https members; None: a default verifying context
+    sni: Optional[str] = None        # server name for https members instead of the URL's host
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +147,7 @@ class Plan:
     # What runs for a request no operation matches: the global on-error section (APIM's
     # OperationNotFound); None in plans built without behaviour.
     unmatched: Optional[Pipeline] = field(repr=False, default=None)
+    tls: object = field(repr=False, default=None)   # gwcore.tls.contexts.ServerTls for gateway.tls
 
     def match(self, method: str, path: str, query: str = "", headers=None):
         """(ApiPlan, OperationPlan, params, rest) or None."""
@@ -161,7 +172,12 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1, probl
     ("global",), ("product", name), ("api", name), ("operation", api, index), ("fragments",).
     With `problems` (a list), every pipeline's steps are compiled too, and what cannot be
     compiled is added to it as (path, message); without, the Plan has statements only."""
-    backends = {name: _backend(name, b) for name, b in config.backends.items()}
+    base_dir = os.path.dirname(os.path.abspath(source))
+    slots = iter(range(1 << 30))
+    backends = {name: _backend(name, b, base_dir, problems, slots) for name, b in config.backends.items()}
+    tls = None
+    if problems is not None and config.gateway.tls is not None:
+        tls = server_tls(config.gateway.tls, base_dir, problems)
     fragments = policies.get(("fragments",), {})
     products_of = {}
     for pname, product in config.products.items():
@@ -226,7 +242,7 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1, probl
         settings=config.gateway, router=fastpath.Router(specs), apis=apis, backends=backends,
         products=dict(config.products), subscriptions=subscriptions, _by_digest=by_digest,
         product_infos={name: Named(id=name, name=name) for name in config.products},
-        unmatched=_unmatched(global_sections, backends, fragments, problems),
+        unmatched=_unmatched(global_sections, backends, fragments, problems), tls=tls,
     )
 
 
@@ -280,17 +296,32 @@ def adhoc_backend(url: str) -> BackendPlan:
     return _backend(url, Backend(url=url))
 
 
-def _backend(name: str, backend) -> BackendPlan:
+def _backend(name: str, backend, base_dir: str = ".", problems=None, slots=None) -> BackendPlan:
     if backend.members:
         members = [(m.url, m.weight, m.priority) for m in backend.members]
     else:
         members = [(backend.url, 1, 1)]
+    members = [_member(*m) for m in members]
+    check = backend.health_check
+    if check is not None and slots is not None:
+        members = [replace(m, health_slot=next(slots), health_tag=health_tag(name, m.url, check.path))
+                   for m in members]
+    context = None
+    if problems is not None and (backend.tls is not None or any(m.scheme == "https" for m in members)):
+        context = backend_context(backend.tls, base_dir, ("backends", name, "tls"), problems)
     return BackendPlan(
-        name=name, members=tuple(_member(*m) for m in members),
+        name=name, members=tuple(members),
         load_balancing=backend.load_balancing, timeout=backend.timeout,
         connect_timeout=backend.connect_timeout, max_idle_connections=backend.max_idle_connections,
-        idle_timeout=backend.idle_timeout,
+        idle_timeout=backend.idle_timeout, health_check=check, circuit_breaker=backend.circuit_breaker,
+        ssl_context=context, sni=backend.tls.sni if backend.tls is not None else None,
     )
+
+
+def health_tag(backend: str, url: str, path: str) -> int:
+    """A member's mark in the health board: the same in every process that compiles the same config."""
+    digest = hashlib.blake2b(f"{backend}\0{url}\0{path}".encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") | 1
 
 
 def _member(url: str, weight: int, priority: int) -> Member:

@@ -58,8 +58,66 @@ class Timeouts(Model):
     graceful: Duration = 30.0
 
 
+class TlsCertificate(Model):
+    """One server certificate and the host names (SNI) it answers for."""
+
+    hostnames: list[str] = []
+    cert: str      # PEM file: the certificate, then its chain; relative paths from the config file's folder
+    key: str       # PEM file: the private key (unencrypted)
+
+    @field_validator("hostnames")
+    @classmethod
+    def _hostnames(cls, value: list):
+        out = []
+        for name in value:
+            name = str(name).strip().lower().rstrip(".")
+            bare = name[2:] if name.startswith("*.") else name
+            if not bare or "*" in bare or _BAD_HOST.search(bare) or ":" in bare or "/" in bare:
+                raise ValueError(f"{name!r} is not a host name (a wildcard stands only as the first label: *.example.com)")
+            out.append(name)
+        return out
+
+
+class ClientCertificates(Model):
+    """TLS client authentication on the listener."""
+
+    mode: Literal["off", "optional", "require"] = "off"
+    ca: Optional[str] = None    # PEM file of the CAs a client certificate must chain to
+    crl: Optional[str] = None   # PEM file of revocation lists checked at the handshake (validate-revocation)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value):
+        return "off" if value is False else value   # YAML 1.1 reads a bare `off` as false
+
+    @model_validator(mode="after")
+    def _ca(self):
+        if self.mode != "off" and not self.ca:
+            raise ValueError(f"mode {self.mode} needs `ca`: the PEM file of the CAs client certificates must"
+                             " chain to (a self-signed client certificate can be its own CA)")
+        return self
+
+
+class Tls(Model):
+    """The TLS listener: gwcore terminates HTTPS itself."""
+
+    listen: str = "0.0.0.0:8443"
+    certificates: list[TlsCertificate] = Field(min_length=1)
+    min_version: Literal["1.2", "1.3"] = "1.2"
+    ciphers: Optional[str] = None        # OpenSSL cipher string (TLS 1.2); None: the ssl module's default
+    client_certificates: ClientCertificates = ClientCertificates()
+
+    _listen = field_validator("listen")(check_host_port)
+
+    @field_validator("min_version", mode="before")
+    @classmethod
+    def _version(cls, value):
+        return str(value) if isinstance(value, float) else value   # `min_version: 1.2` unquoted
+
+
 class Gateway(Model):
     listen: str = "0.0.0.0:8080"
+    tls: Optional[Tls] = None
     workers: Union[Literal["auto"], int] = "auto"
     state: str = "local"
     on_state_failure: Literal["open", "closed"] = "open"
@@ -111,9 +169,91 @@ class Gateway(Model):
 class Member(Model):
     url: str
     weight: int = Field(1, ge=1, le=1000)
-    priority: int = Field(1, ge=1, le=100)
+    priority: int = Field(1, ge=1, le=100)   # 1 is served first; 2 only when every 1 is out, ...
 
     _url = field_validator("url")(check_http_url)
+
+
+class HealthCheck(Model):
+    """Active checks of every member, run once per host (the supervisor), verdicts shared by all workers."""
+
+    path: str = "/"
+    interval: Duration = 5.0
+    timeout: Duration = 1.0
+    healthy_threshold: int = Field(2, ge=1, le=100)
+    unhealthy_threshold: int = Field(2, ge=1, le=100)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str):
+        if not value.startswith("/") or any(c in value for c in " \r\n#"):
+            raise ValueError("a health check path starts with / and has no spaces or #")
+        return value
+
+    @model_validator(mode="after")
+    def _times(self):
+        if self.interval < 0.1:
+            raise ValueError("interval is at least 100ms")
+        if not 0 < self.timeout <= self.interval:
+            raise ValueError("timeout must be above 0 and at most interval")
+        return self
+
+
+def _status_range(value) -> tuple:
+    text = str(value).strip()
+    low, sep, high = text.partition("-")
+    if not low.strip().isdigit() or (sep and not high.strip().isdigit()):
+        raise ValueError(f"{value!r} is not a status code or a range like 500-599")
+    low, high = int(low), int(high) if sep else int(low)
+    if not 100 <= low <= high <= 599:
+        raise ValueError(f"{value!r} is not a range of status codes from 100 to 599")
+    return low, high
+
+
+class FailureCondition(Model):
+    """What counts as a failure of a member, and how many within `interval` trip its breaker."""
+
+    count: int = Field(5, ge=1, le=100000)
+    interval: Duration = 10.0
+    status_code_ranges: list[str] = ["500-599"]
+    error_reasons: list[Literal["timeout", "connection"]] = ["timeout", "connection"]
+
+    @field_validator("status_code_ranges", mode="before")
+    @classmethod
+    def _ranges(cls, value):
+        if not isinstance(value, list):
+            raise ValueError("status_code_ranges is a list like [\"500-599\", \"429\"]")
+        for item in value:
+            _status_range(item)
+        return [str(item).strip() for item in value]
+
+    @property
+    def ranges(self) -> tuple:
+        return tuple(_status_range(item) for item in self.status_code_ranges)
+
+
+class CircuitBreaker(Model):
+    failure_condition: FailureCondition = FailureCondition()
+    trip_duration: Duration = 30.0
+    accept_retry_after: bool = False     # a failing answer's Retry-After sets how long the breaker stays open
+
+
+class BackendTls(Model):
+    """TLS to the members of an https backend."""
+
+    verify: bool = True                  # the member's certificate must chain to a trusted CA and name the host
+    ca: Optional[str] = None             # PEM file of CAs to trust instead of the system's
+    client_cert: Optional[str] = None    # PEM file: the certificate gwcore presents (mutual TLS)
+    client_key: Optional[str] = None     # PEM file: its private key
+    sni: Optional[str] = None            # server name sent (and verified) instead of the URL's host
+
+    @model_validator(mode="after")
+    def _pair(self):
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        if self.sni is not None and (not self.sni or _BAD_HOST.search(self.sni) or "/" in self.sni):
+            raise ValueError(f"sni {self.sni!r} is not a host name")
+        return self
 
 
 class Backend(Model):
@@ -124,6 +264,9 @@ class Backend(Model):
     connect_timeout: Duration = 5.0
     max_idle_connections: int = Field(64, ge=0, le=100000)
     idle_timeout: Duration = 60.0
+    health_check: Optional[HealthCheck] = None
+    circuit_breaker: Optional[CircuitBreaker] = None
+    tls: Optional[BackendTls] = None
 
     _url = field_validator("url")(lambda v: v if v is None else check_http_url(v))
 

@@ -1,0 +1,1 @@
+"""TLS: the listener's contexts chosen by SNI, client certificates, contexts for https backends."""
