@@ -13,6 +13,7 @@ import orjson
 
 from gwcore.supervisor import scaling, shared
 from gwcore.supervisor.channel import Channel
+from gwcore.supervisor.health import HealthThread
 from gwcore.supervisor.notify import live_pid, remove_if_ours, sd_notify, write_atomically
 from gwcore.supervisor.reload import ConfigState, reload
 from gwcore.supervisor.signals import SignalQueue
@@ -42,6 +43,7 @@ class Supervisor:
         self.age = 0
         self.target = 0              # slots wanted: the config's worker count, moved by TTIN/TTOU
         self.shared_fds = []         # inherited by every worker: see supervisor/shared.py
+        self.health = None           # the host's health checker (supervisor/health.py)
         self.stopping = None         # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.exit_code = 0
@@ -90,6 +92,8 @@ class Supervisor:
         self.config.commit(plan, text)
         self.target = len(self.slots.active())
         self.shared_fds = shared.create(plan)
+        self.health = HealthThread(shared.health_board())
+        self.health.use_plan(plan)
         if self.pidfile:
             write_atomically(self.pidfile, f"{os.getpid()}\n")
         self.log.info("gwcore supervisor %d: %d worker(s) on http://%s%s; %s", os.getpid(), self.target,
@@ -98,6 +102,8 @@ class Supervisor:
         return True
 
     def _shut_down(self) -> None:
+        if self.health is not None:
+            self.health.stop()
         for worker in self.slots.workers():  # only after an error: normally none is left
             _kill(worker.pid, signal.SIGKILL)
         for slot in list(self.slots.slots.values()):

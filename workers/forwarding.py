@@ -9,6 +9,7 @@ from time import perf_counter
 from gwcore.pipeline.context import Body
 from gwcore.pipeline.errors import BackendError
 from gwcore.pipeline.runner import WAIT
+from gwcore.upstream.balancing import retarget
 from gwcore.upstream.pool import ConnectFailed
 from gwcore.workers import replies
 from gwcore.workers.flow_control import PEER_FULL, PENDING_BODY
@@ -50,7 +51,11 @@ class Forwarding:
         if backend is None:
             return self.reply(500, "Backend service URL is not defined")
         self.timeout = backend.timeout if timeout is None else timeout
-        self.pool = pool = self.worker.upstreams.backend_set(backend.name).choose()
+        backend_set = self.worker.upstreams.backend_set(backend.name)
+        self.pool = pool = backend_set.choose()
+        if pool is None:  # every member tripped or unhealthy
+            error = backend_set.unavailable()
+            return self.reply(error.status, error.message, error.headers)
         member = pool.member
         target = (member.base_path + rest or "/").encode("ascii")
         if query:
@@ -87,6 +92,8 @@ class Forwarding:
             self._drop_upstream()
         self.timeout = backend_set.backend.timeout if timeout is None else timeout
         self.pool = pool = backend_set.choose()
+        if pool is None:
+            raise backend_set.unavailable()
         request = ctx.request
         target = (pool.member.base_path + ctx._rest or "/").encode("ascii")
         query = request.url.query._encoded()
@@ -148,7 +155,8 @@ class Forwarding:
             conn = await self.pool.connect()
         except ConnectFailed as exc:
             self.connecting = None
-            if not self.done:
+            self.pool.failed(exc.reason)
+            if not self.done and not self.retry_elsewhere():
                 if exc.reason == "timeout":
                     self.backend_failed(504, replies.BACKEND_TIMEOUT, "Timeout")
                 else:
@@ -159,6 +167,22 @@ class Forwarding:
             self.pool.release(conn)
         else:
             self.attach(conn)
+
+    def retry_elsewhere(self) -> bool:
+        """Once, an idempotent request without a body that failed before any byte of an answer:
+        send it to another member of the backend (True), if one is usable."""
+        head = self.head
+        if self.retried or self.response_started or self.body_mode != BODY_NONE \
+                or head[:head.index(b" ")] not in IDEMPOTENT:
+            return False
+        other = self.pool.backend_set.other(self.pool)
+        if other is None:
+            return False
+        self.retried = True
+        self.head = retarget(head, self.pool.member, other.member)
+        self.pool = other
+        self._send_to(other)
+        return True
 
     def attach(self, conn):
         """Lend `conn` to this exchange and send the head and any body received so far."""
@@ -234,6 +258,8 @@ class Forwarding:
 
     def upstream_headers(self, status: int, headers: list):
         self.status = status
+        if self.pool.breaker is not None:
+            self.pool.answered(status, headers)
         if self.ctx is not None:
             response = self.ctx.response
             response.status_code = status
@@ -341,6 +367,11 @@ class Forwarding:
         if self.done:
             return
         if not self.response_started:
+            if reason == "closed" and not got_bytes:
+                if conn is None or not conn.reused:  # a pooled connection may just have gone stale
+                    self.pool.failed("connection")
+                if self.retry_elsewhere():
+                    return
             if (reason == "closed" and not got_bytes and conn is not None and conn.reused
                     and not self.retried and self.body_mode == BODY_NONE and self.method in IDEMPOTENT):
                 # a pooled connection the backend had already closed: once more on a fresh one
@@ -374,6 +405,7 @@ class Forwarding:
             conn = self.upstream
             self.upstream = None
             conn.abort()
+            self.pool.failed("timeout")
             if not self.response_started:
                 self.keep_alive = self.keep_alive and self.request_complete
                 return self.backend_failed(504, replies.BACKEND_TIMEOUT, "Timeout")

@@ -7,6 +7,7 @@ import time
 from gwcore.observability.access_log import AccessLog
 from gwcore.state import open_backend
 from gwcore.state.shm import SharedTable
+from gwcore.upstream.health import HealthBoard
 from gwcore.upstream.pool import Upstreams
 from gwcore.workers.exchange import H_REQUEST_ID, SPECIAL_HEADERS, skip_set
 from gwcore.workers.protocol import HttpProtocol
@@ -38,7 +39,8 @@ class Worker:
         self.draining = False
         self.server = None
         self.configuration_status = "Synced"
-        self.upstreams = Upstreams(loop)
+        # the host's health verdicts (the supervisor's checker writes them), when run by a supervisor
+        self.upstreams = Upstreams(loop, HealthBoard(self.shared_fds[1]) if len(self.shared_fds) > 1 else None)
         self.access_log = None
         self._rid_prefix = os.urandom(5).hex().encode()
         self._rid_counter = 0

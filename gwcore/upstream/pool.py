@@ -1,8 +1,10 @@
-"""Keep-alive connection pools per backend member, and the member choice per request."""
+"""Keep-alive connection pools, one per member of each backend, with the member's breaker and health."""
 import asyncio
 import ssl
 
 from gwcore.config.plan import adhoc_backend
+from gwcore.upstream.balancing import BackendSet
+from gwcore.upstream.breaker import Breaker
 from gwcore.upstream.connection import UpstreamConnection
 
 
@@ -15,9 +17,11 @@ class ConnectFailed(Exception):
 
 
 class UpstreamPool:
-    """Idle keep-alive connections to one member, most recently used first."""
+    """Idle keep-alive connections to one member of one backend, most recently used first; the
+    member's breaker (this worker's view) and its place in the host's health board."""
 
-    def __init__(self, member, loop, max_idle: int, idle_timeout: float, connect_timeout: float):
+    def __init__(self, member, loop, max_idle: int, idle_timeout: float, connect_timeout: float, backend=None,
+                 board=None):
         self.member = member
         self.address = f"{member.host}:{member.port}"
         self.loop = loop
@@ -27,7 +31,49 @@ class UpstreamPool:
         self.idle = []
         self.open = 0
         self.retired = False  # dropped by a reload: connections coming back are closed
-        self._ssl = ssl.create_default_context() if member.scheme == "https" else None
+        self._ssl = None
+        self._server_hostname = None
+        if member.scheme == "https":
+            self._ssl = (backend.ssl_context if backend is not None else None) or ssl.create_default_context()
+            self._server_hostname = (backend.sni if backend is not None else None) or member.host
+        self.backend_set = None     # the BackendSet choosing this pool (set by it)
+        self.current_weight = 0     # smooth weighted round-robin state
+        self.breaker = None
+        self.use_rules(backend, board)
+
+    def use_rules(self, backend, board) -> None:
+        """The breaker and health settings of (a reload of) the pool's backend; a breaker whose rules
+        did not change keeps its state."""
+        rules = backend.circuit_breaker if backend is not None else None
+        if rules is None:
+            self.breaker = None
+        elif self.breaker is None or self._rules != rules:
+            self.breaker = Breaker(rules)
+        self._rules = rules
+        checked = board is not None and backend is not None and backend.health_check is not None
+        self._board = board if checked and self.member.health_slot >= 0 else None
+
+    def usable(self, now: float) -> bool:
+        """Not tripped here, and not found unhealthy by the host's health checker."""
+        breaker = self.breaker
+        if breaker is not None and now < breaker.open_until:
+            return False
+        board = self._board
+        return board is None or not board.unhealthy(self.member.health_slot, self.member.health_tag)
+
+    def in_flight(self) -> int:
+        """Requests this worker has on the member now: its connections not idle (least-requests)."""
+        return self.open - len(self.idle)
+
+    def failed(self, reason: str) -> None:
+        """A passive failure (reason: connection | timeout), for the breaker."""
+        if self.breaker is not None:
+            self.breaker.error(reason, self.loop.time())
+
+    def answered(self, status: int, headers: list) -> None:
+        """The member's status line arrived, for the breaker (configured status codes are failures)."""
+        if self.breaker is not None:
+            self.breaker.answered(status, headers, self.loop.time())
 
     def acquire_idle(self):
         """A live idle connection, or None when a new one must be opened."""
@@ -45,11 +91,11 @@ class UpstreamPool:
             _, conn = await asyncio.wait_for(
                 self.loop.create_connection(
                     lambda: UpstreamConnection(self), member.host, member.port,
-                    ssl=self._ssl, server_hostname=member.host if self._ssl else None),
+                    ssl=self._ssl, server_hostname=self._server_hostname),
                 self.connect_timeout)
         except asyncio.TimeoutError:
             raise ConnectFailed("timeout", f"connect to {self.address} timed out") from None
-        except OSError as exc:
+        except (OSError, ssl.SSLError) as exc:  # a refused connection, or a TLS handshake that failed
             raise ConnectFailed("connection", f"connect to {self.address}: {exc.strerror or exc}") from None
         self.open += 1
         return conn
@@ -79,32 +125,13 @@ class UpstreamPool:
             self.idle.pop().close()
 
 
-class BackendSet:
-    """The pools of one backend; picks a member per request (weighted round-robin)."""
-
-    def __init__(self, backend, pools: list):
-        self.backend = backend
-        self.pools = pools
-        order = []
-        for pool in pools:
-            order += [pool] * pool.member.weight
-        self._order = order
-        self._next = 0
-
-    def choose(self) -> UpstreamPool:
-        order = self._order
-        if len(order) == 1:
-            return order[0]
-        self._next = (self._next + 1) % len(order)
-        return order[self._next]
-
-
 class Upstreams:
     """Every pool of a worker, kept across config reloads while a member stays the same."""
 
-    def __init__(self, loop):
+    def __init__(self, loop, board=None):
         self.loop = loop
-        self._pools = {}     # (url, max_idle, idle_timeout, connect_timeout) -> UpstreamPool
+        self.board = board   # the host's HealthBoard (from the supervisor), or None
+        self._pools = {}     # (backend, url, max_idle, idle_timeout, connect_timeout, TLS) -> UpstreamPool
         self._sets = {}      # backend name -> BackendSet for the current plan
         self._by_url = {}    # set-backend-service base-url -> BackendSet, for the current plan
 
@@ -114,13 +141,19 @@ class Upstreams:
         for name, backend in plan.backends.items():
             pools = []
             for member in backend.members:
-                key = (member.url, backend.max_idle_connections, backend.idle_timeout, backend.connect_timeout)
-                pool = keep.get(key) or self._pools.get(key) or UpstreamPool(
-                    member, self.loop, backend.max_idle_connections, backend.idle_timeout,
-                    backend.connect_timeout)
+                # one pool per member of each backend: the breaker is the backend's rule for it.
+                # An https pool is not kept across reloads: the reload may bring new CA or key files.
+                key = (name, member, backend.max_idle_connections, backend.idle_timeout, backend.connect_timeout,
+                       id(backend.ssl_context) if member.scheme == "https" else None)
+                pool = keep.get(key) or self._pools.get(key)
+                if pool is None:
+                    pool = UpstreamPool(member, self.loop, backend.max_idle_connections, backend.idle_timeout,
+                                        backend.connect_timeout, backend, self.board)
+                else:
+                    pool.use_rules(backend, self.board)
                 keep[key] = pool
                 pools.append(pool)
-            sets[name] = BackendSet(backend, pools)
+            sets[name] = BackendSet(backend, pools, self.loop)
         for key, pool in self._pools.items():
             if key not in keep:
                 pool.close()
@@ -143,7 +176,7 @@ class Upstreams:
             backend = adhoc_backend(url)
             pools = [UpstreamPool(m, self.loop, backend.max_idle_connections, backend.idle_timeout,
                                   backend.connect_timeout) for m in backend.members]
-            found = self._by_url[url] = BackendSet(backend, pools)
+            found = self._by_url[url] = BackendSet(backend, pools, self.loop)
         return found
 
     def _all(self):
