@@ -212,7 +212,8 @@ def compile_plan(config, policies: dict, source: str, generation: int = 1, probl
                 chain += [api_sections, op_sections]
                 pipeline = _pipeline(chain)
                 if problems is not None:
-                    parts = PlanParts(backends, fragments, op.responses if op is not None else None)
+                    parts = PlanParts(backends, fragments, op.responses if op is not None else None,
+                                      config.gateway, tls)
                     pipeline = _with_program(pipeline, compile_program(pipeline, parts, problems))
                 pipelines[product] = pipeline
             if op is None:  # no operations listed: every method and path

@@ -12,12 +12,15 @@ from gwcore.policies.base import SECTIONS
 
 
 class PlanParts:
-    """What steps may refer to by name: backends, fragments, the operation's example responses."""
+    """What steps may refer to by name: backends, fragments, the operation's example responses;
+    the gateway settings and the TLS listener's contexts (validate-client-certificate)."""
 
-    def __init__(self, backends: dict, fragments: dict, responses: dict = None):
+    def __init__(self, backends: dict, fragments: dict, responses: dict = None, gateway=None, tls=None):
         self.backends = backends
         self.fragments = fragments
         self.responses = responses or {}
+        self.gateway = gateway
+        self.tls = tls
 
 
 class Compiler:
