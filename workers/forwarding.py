@@ -88,6 +88,8 @@ class Forwarding:
                 raise BackendError(500, f"Backend {target_backend[1]!r} is not defined", "BackendNotDefined")
         else:
             backend_set = upstreams.for_url(target_backend[1])
+        if ctx._client_cert is not None:  # authentication-certificate: pools of its own
+            backend_set = upstreams.with_client_cert(backend_set, ctx._client_cert)
         if self.upstream is not None or self.connecting is not None:  # a retry: drop the last attempt
             self._drop_upstream()
         self.timeout = backend_set.backend.timeout if timeout is None else timeout

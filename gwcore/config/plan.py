@@ -71,6 +71,8 @@ class BackendPlan:
     circuit_breaker: object = None   # schema.CircuitBreaker or None
     ssl_context: object = None       # for https members; None: a default verifying context
     sni: Optional[str] = None        # server name for https members instead of the URL's host
+    tls: object = None               # schema.BackendTls, to build contexts with another client certificate
+    base_dir: str = "."              # the config file's folder, where its relative file names start
 
 
 @dataclass(frozen=True, eq=False)
@@ -315,7 +317,8 @@ def _backend(name: str, backend, base_dir: str = ".", problems=None, slots=None)
         load_balancing=backend.load_balancing, timeout=backend.timeout,
         connect_timeout=backend.connect_timeout, max_idle_connections=backend.max_idle_connections,
         idle_timeout=backend.idle_timeout, health_check=check, circuit_breaker=backend.circuit_breaker,
-        ssl_context=context, sni=backend.tls.sni if backend.tls is not None else None,
+        ssl_context=context, sni=backend.tls.sni if backend.tls is not None else None, tls=backend.tls,
+        base_dir=base_dir,
     )
 
 

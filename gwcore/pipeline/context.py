@@ -221,7 +221,7 @@ class Context:
 
     __slots__ = ("request", "response", "api", "operation", "product", "subscription", "variables",
                  "request_id", "last_error", "jwt", "timestamp",
-                 "_exchange", "_run", "_backend", "_rest", "_finally", "_state", "_extra")
+                 "_exchange", "_run", "_backend", "_rest", "_finally", "_state", "_extra", "_client_cert")
 
     def __init__(self, exchange, request: Request, api, operation, product, subscription, request_id: str,
                  timestamp: float, rest: str):
@@ -243,6 +243,7 @@ class Context:
         self._finally = None        # callbacks when the request ends (limit-concurrency release)
         self._state = None          # per-request scratch of steps that loop (retry counters)
         self._extra = None          # headers for whatever response is sent (CORS)
+        self._client_cert = None    # authentication-certificate: the identity for https backends
 
     def _add_response_headers(self, headers) -> None:
         if self._extra is None:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from gwcore.pipeline.errors import PolicyError
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, kebab
-from gwcore.policies.fields import Element, Text, Thumbprint, many
+from gwcore.policies.fields import Element, Text, Thumbprint, is_expression, many
 from gwcore.tls.certificate import dn_key
 
 
@@ -38,7 +38,9 @@ class Identity(Element):
 
 @policy("validate-client-certificate", sections=frozenset({"inbound"}))
 class ValidateClientCertificate(PolicyConfig):
-    """Requires a client certificate that passes the enabled checks and matches one of the identities."""
+    """Requires a client certificate that passes the enabled checks and matches one of the identities; else 401
+    `Invalid client certificate. Access denied.` Trust, and revocation (with gateway.tls.client_certificates.crl),
+    are decided by the TLS handshake against gateway.tls.client_certificates; dates and identities here."""
 
     validate_revocation: bool = Field(True, description="Check the certificate against revocation lists.")
     validate_trust: bool = Field(True, description="The chain must lead to a trusted CA.")
@@ -71,6 +73,9 @@ class ValidateClientCertificate(PolicyConfig):
         issuers = c.parts.tls.issuers if c.parts.tls is not None else {}
         checks = []
         for index, identity in enumerate(self.identities):
+            if is_expression(identity.thumbprint or "") or is_expression(identity.issuer_thumbprint or ""):
+                c.problem(self, f"identities[{index}]: write thumbprints as hex; identities take no @(expression)")
+                return []
             if identity.issuer_certificate_id is not None:
                 c.problem(self, f"identities[{index}]: issuer-certificate-id names a certificate store gwcore does"
                                 " not have; use issuer-subject or issuer-thumbprint")

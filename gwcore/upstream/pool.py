@@ -1,8 +1,10 @@
 """Keep-alive connection pools, one per member of each backend, with the member's breaker and health."""
 import asyncio
 import ssl
+from dataclasses import replace
 
 from gwcore.config.plan import adhoc_backend
+from gwcore.tls.contexts import backend_context
 from gwcore.upstream.balancing import BackendSet
 from gwcore.upstream.breaker import Breaker
 from gwcore.upstream.connection import UpstreamConnection
@@ -134,6 +136,7 @@ class Upstreams:
         self._pools = {}     # (backend, url, max_idle, idle_timeout, connect_timeout, TLS) -> UpstreamPool
         self._sets = {}      # backend name -> BackendSet for the current plan
         self._by_url = {}    # set-backend-service base-url -> BackendSet, for the current plan
+        self._by_cert = {}   # (backend, client certificate id) -> BackendSet (authentication-certificate)
 
     def use_plan(self, plan) -> None:
         keep = {}
@@ -157,12 +160,13 @@ class Upstreams:
         for key, pool in self._pools.items():
             if key not in keep:
                 pool.close()
-        for backend_set in self._by_url.values():
+        for backend_set in (*self._by_url.values(), *self._by_cert.values()):
             for pool in backend_set.pools:
                 pool.close()
         self._pools = keep
         self._sets = sets
         self._by_url = {}
+        self._by_cert = {}
 
     def backend_set(self, name: str):
         """The BackendSet of a backend of the current plan, or None."""
@@ -179,9 +183,24 @@ class Upstreams:
             found = self._by_url[url] = BackendSet(backend, pools, self.loop)
         return found
 
+    def with_client_cert(self, backend_set, identity) -> BackendSet:
+        """The members of `backend_set` reached with `identity` as the TLS client certificate: pools
+        of their own, as a connection is authenticated once, at its handshake."""
+        key = (backend_set.backend.name, identity.id)
+        found = self._by_cert.get(key)
+        if found is None:
+            backend = backend_set.backend
+            context = backend_context(backend.tls, backend.base_dir, (), [])
+            identity.load_into(context)
+            variant = replace(backend, ssl_context=context)
+            pools = [UpstreamPool(m, self.loop, backend.max_idle_connections, backend.idle_timeout,
+                                  backend.connect_timeout, variant, self.board) for m in backend.members]
+            found = self._by_cert[key] = BackendSet(variant, pools, self.loop)
+        return found
+
     def _all(self):
         yield from self._pools.values()
-        for backend_set in self._by_url.values():
+        for backend_set in (*self._by_url.values(), *self._by_cert.values()):
             yield from backend_set.pools
 
     def sweep(self, now: float) -> None:

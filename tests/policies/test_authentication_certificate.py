@@ -33,3 +33,16 @@ def test_literal_body_is_base64(policies):
     """)
     assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.authentication-certificate.body")
     assert found.message == "is not valid base64 text"
+
+
+def test_a_store_gwcore_lacks_is_refused_at_load(write_config):
+    import pytest
+
+    from gwcore.config import ConfigError, load_plan
+    text = ("backends: {b: {url: 'https://127.0.0.1:9'}}\napis:\n  a: {path: a, backend: b, subscription_required:"
+            f" false, policies: {{inbound: [{{authentication-certificate: {{thumbprint: '{THUMB}'}}}}]}}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_plan(write_config(text))
+    (problem,) = info.value.problems
+    assert problem.line == 3
+    assert "names a certificate in a store gwcore does not have" in problem.message

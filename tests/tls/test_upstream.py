@@ -1,7 +1,10 @@
 """TLS to backends: verification on by default, a custom CA, a client certificate (mutual TLS), SNI."""
+import base64
 import http.client
 import json
 import ssl
+
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 import pytest
 import yaml
@@ -31,11 +34,17 @@ def gw(pki, secure, tmp_path_factory):
         "system": {"url": url, "tls": {"sni": "backend.internal"}},          # the system's CAs: not ours
         "wrong-name": {"url": url, "tls": {"ca": str(pki.ca.cert)}},          # verifies 127.0.0.1: not in it
         "unverified": {"url": url, "tls": {"verify": False}},
+        "nocert": {"url": url, "tls": {"ca": str(pki.ca.cert), "sni": "backend.internal"}},
     }
+    bob = pkcs12.serialize_key_and_certificates(b"bob", pki.bob.key_obj, pki.bob.cert_obj, None,
+                                                BestAvailableEncryption(b"pfx-secret"))
+    policy = {"authentication-certificate": {"body": base64.b64encode(bob).decode(), "password": "pfx-secret"}}
     port = free_port()
     config = {"gateway": {"listen": f"127.0.0.1:{port}", "workers": 1, "access_log": "off"},
               "backends": {name: {**b, "timeout": "3s", "connect_timeout": "2s"} for name, b in backends.items()},
               "apis": {name: {"path": name, "backend": name, "subscription_required": False} for name in backends}}
+    config["apis"]["authcert"] = {"path": "authcert", "backend": "nocert", "subscription_required": False,
+                                  "policies": {"inbound": [policy]}}
     g = GatewayProcess(tmp_path_factory.mktemp("upstream-tls"), yaml.safe_dump(config), port)
     yield g
     g.kill()
@@ -65,3 +74,11 @@ def test_verification_off(gw, secure):
     status, body = get(gw, "/unverified/x")
     assert (status, body["member"]) == (200, "secure")
     assert secure.seen[before:] == [("127.0.0.1", None)] or secure.seen[before:] == [(None, None)]
+
+
+def test_authentication_certificate_presents_its_certificate(gw, secure):
+    before = len(secure.seen)
+    assert get(gw, "/nocert/x")[0] == 200
+    assert get(gw, "/authcert/x")[0] == 200
+    assert get(gw, "/nocert/y")[0] == 200       # its own pool: the plain backend's connection has no certificate
+    assert secure.seen[before:] == [("backend.internal", None), ("backend.internal", "bob")]
