@@ -25,6 +25,7 @@ class Scenario:
     refused_without: tuple = ()     # headers without which a working gateway answers 401
     cache_hit: bool = False         # a working gateway answers the second GET from its cache
     cpu_target: Optional[float] = None   # gwcore/nginx CPU per request, reported and never asserted
+    tls: bool = False               # wrk speaks keep-alive HTTPS to the TLS listeners (same certificate)
 
     @property
     def config(self) -> str:
@@ -54,6 +55,8 @@ _KEYED_LOCATION = """
 
 SCENARIOS = [
     Scenario("plain", "routing + request-head rewrite, access log off", cpu_target=1.25),
+    Scenario("tls", "plain over keep-alive HTTPS, TLS terminated by the proxy", tls=True,
+             nginx_note="listen ssl with the same self-signed certificate (P-256)"),
     Scenario("keyed", "subscription key + rate-limit, local state", headers=_KEY_HEADER,
              nginx_http=_KEYED_HTTP, nginx_location=_KEYED_LOCATION, refused_without=("Ocp-Apim-Subscription-Key",),
              nginx_note="map on the key + limit_req", cpu_target=1.5),

@@ -25,6 +25,7 @@ from catalog import BY_NAME, NOT_LANDED, SCENARIOS
 from reload import run_reload
 from report import full_report, machine, write_results
 from targets import HERE, WORK, start_gwcore, start_nginx_proxy, start_origin, start_redis, stop_all, wait_ready
+from tlscert import make_tls_material
 from tokens import make_jwt_material
 
 ROOT = os.path.dirname(HERE)
@@ -67,24 +68,32 @@ def check_targets(scenario, targets, headers, redis) -> None:
             print(f"  {t.name}: {verdict}", flush=True)
 
 
+def url_of(target, scenario) -> str:
+    """What wrk asks: the TLS listener for a tls scenario (probes keep to the plain one)."""
+    if scenario.tls:
+        return f"https://127.0.0.1:{target.tls_port}{scenario.path}"
+    return f"http://127.0.0.1:{target.port}{scenario.path}"
+
+
 def run_scenario(scenario, origin, env: dict, args, redis) -> list:
     headers = scenario.request_headers(env)
     config = os.path.join(HERE, "scenarios", scenario.config)
     targets = [start_nginx_proxy(scenario, origin.port, {**env, "WORK": WORK}, args.proxy_cpus)]
     try:
         for workers in args.workers:
-            targets.append(start_gwcore(f"gwcore-{workers}w", config, workers, env, args.proxy_cpus, wait=False))
+            targets.append(start_gwcore(f"gwcore-{workers}w", config, workers, env, args.proxy_cpus, wait=False,
+                                        tls=scenario.tls))
         for t in targets[1:]:
             wait_ready(t)
         for t in targets:  # warm up pools and caches, counting every non-2xx on the way
-            url = f"http://127.0.0.1:{t.port}{scenario.path}"
+            url = url_of(t, scenario)
             wrkrun.run(url, args.warmup, args.connections, headers, strict=True, cpus=args.load_cpus,
                        what=f"{scenario.name} {t.name} warm-up")
         check_targets(scenario, targets, headers, redis if scenario.needs_redis else None)
         samples = {t.name: [] for t in targets}
         for _ in range(args.rounds):
             for t in targets:
-                samples[t.name].append(measure(t, f"http://127.0.0.1:{t.port}{scenario.path}", headers, args))
+                samples[t.name].append(measure(t, url_of(t, scenario), headers, args))
     finally:
         stop_all(targets)
     rows = []
@@ -156,6 +165,8 @@ def main(argv=None) -> int:
         env = {"BENCH_ORIGIN": f"127.0.0.1:{origin.port}", "BENCH_SUBSCRIPTION_KEY": "bench-" + secrets.token_hex(16)}
         if any(s.name == "jwt" for s in runnable):
             env.update(make_jwt_material())
+        if any(s.tls for s in runnable):
+            env.update(make_tls_material(WORK))
         if redis_needed:
             redis = start_redis(args.load_cpus)
             env["BENCH_REDIS"] = f"127.0.0.1:{redis.port}"

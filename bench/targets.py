@@ -197,7 +197,14 @@ def start_origin(cpus=None) -> Process:
 def start_nginx_proxy(scenario, origin_port: int, env: dict, cpus=None) -> Process:
     """nginx as the peer reverse proxy: upstream keep-alive, and the headers gwcore sets itself."""
     port = free_port()
+    tls_port = free_port() if scenario.tls else None
     http_extra, location_extra = scenario.nginx(env)
+    # TLS as gwcore does it: session tickets on (nginx's default too), HTTP/1.1, TLS 1.2 and 1.3
+    tls = f"""
+        listen 127.0.0.1:{tls_port} ssl reuseport backlog=4096;
+        ssl_certificate {env["BENCH_TLS_CERT"]};
+        ssl_certificate_key {env["BENCH_TLS_KEY"]};
+        ssl_protocols TLSv1.2 TLSv1.3;""" if scenario.tls else ""
     common = f"""
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -209,21 +216,28 @@ def start_nginx_proxy(scenario, origin_port: int, env: dict, cpus=None) -> Proce
             add_header X-Request-Id $request_id;
             proxy_buffering {"on" if scenario.nginx_buffering else "off"};
             {location_extra}"""
-    return _nginx("nginx-proxy", port, f"""
+    process = _nginx("nginx-proxy", port, f"""
     upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 64; }}
     server {{
-        listen 127.0.0.1:{port} reuseport backlog=4096;
+        listen 127.0.0.1:{port} reuseport backlog=4096;{tls}
         location /inventory/v1/ {{ proxy_pass http://origin/api/; {common} }}
         location /bench/ {{ proxy_pass http://origin/bench/; {common} }}
     }}""", http_extra=http_extra, cpus=cpus)
+    process.tls_port = tls_port
+    return process
 
 
 # ---------------------------------------------------------------- gwcore and redis
 
-def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None, wait: bool = True) -> Process:
+def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None, wait: bool = True,
+                 tls: bool = False) -> Process:
     """`gwcore run` on a free port; returns once every worker has said it is ready (wait=False:
-    at once, and wait_ready() later, so that several gateways boot side by side)."""
+    at once, and wait_ready() later, so that several gateways boot side by side). With `tls`, its
+    TLS listener is on another free port (`.tls_port`)."""
     port = free_port()
+    tls_port = free_port() if tls else None
+    if tls:
+        env = {**env, "GWCORE_GATEWAY__TLS__LISTEN": f"127.0.0.1:{tls_port}"}
     pidfile = os.path.join(WORK, f"{name}.pid")
     argv = cpu_prefix(cpus) + [GWCORE, "run", "--config", config, "--listen", f"127.0.0.1:{port}",
                                "--workers", str(workers), "--pidfile", pidfile]
@@ -232,6 +246,7 @@ def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None, wai
     process = Process(name, argv, port, env={**os.environ, **env}, cwd=WORK, stop_signal=signal.SIGINT)
     process.pidfile = pidfile
     process.workers = workers
+    process.tls_port = tls_port
     if wait:
         wait_ready(process)
     return process
