@@ -402,7 +402,8 @@ KNOWN = {
     "top": "apis, backends, fragments, gateway, named_values, policies, products, subscriptions",
     "limits": "max_body_bytes, max_header_bytes, max_header_count, max_uri_bytes",
     "timeouts": "body_read, graceful, header_read, keepalive_idle",
-    "backend": "connect_timeout, idle_timeout, load_balancing, max_idle_connections, members, timeout, url",
+    "backend": "circuit_breaker, connect_timeout, health_check, idle_timeout, load_balancing, max_idle_connections,"
+               " members, timeout, tls, url",
     "member": "priority, url, weight",
     "api": "backend, current, operations, path, policies, revision, subscription_key_header, "
            "subscription_key_query, subscription_required, version, version_header, version_query, version_scheme",
