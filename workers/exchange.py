@@ -349,7 +349,7 @@ class Exchange(Forwarding):
         if self.ctx is not None:
             if self.run.section != DONE:
                 self.run.abandon()
-            self.ctx._ended()
+            self.ended()
         self.worker.requests += 1
         log = self.worker.access_log
         if log is not None:
@@ -367,7 +367,15 @@ class Exchange(Forwarding):
             self.connecting = None
         if self.ctx is not None:
             self.run.abandon()
-            self.ctx._ended()
+            self.ended()
+
+    def ended(self) -> None:
+        """Run the context's end callbacks, then break the context's reference cycles (context,
+        run and exchange point at each other): refcounting frees them now, not the cyclic GC."""
+        ctx, run = self.ctx, self.run
+        ctx._ended()
+        ctx._run = ctx._exchange = None
+        run.ctx = run.host = None
 
     # ------------------------------------------------------------ for routing by header
 
