@@ -145,6 +145,9 @@ def test_head_twins_agree(c_twin, headers):
     assert c_twin.strip_hop_by_hop(headers) == py_twin.strip_hop_by_hop(headers)
     assert (c_twin.serialize_request_head(b"GET", b"/x", headers)
             == py_twin.serialize_request_head(b"GET", b"/x", headers))
+    skip, extra = frozenset([b"te", b"x-a"]), headers[:2]
+    assert (c_twin.build_request_head(b"GET", b"/x", headers, skip, extra)
+            == py_twin.build_request_head(b"GET", b"/x", headers, skip, extra))
 
 
 # ---------------------------------------------------------------- the chooser

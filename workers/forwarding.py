@@ -6,6 +6,7 @@ hands the backend's answer to the outbound steps before anything is written.
 """
 from time import perf_counter
 
+from gwcore.fastpath import build_request_head, build_response_head, has_header
 from gwcore.pipeline.context import Body
 from gwcore.pipeline.errors import BackendError
 from gwcore.pipeline.runner import WAIT
@@ -19,17 +20,10 @@ IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 NO_BODY_STATUS = frozenset([204, 304])
 FRAMING = frozenset([b"content-length", b"transfer-encoding"])
-
-
-def build_request_head(method: bytes, target: bytes, headers: list, skip: frozenset, extra: list) -> bytes:
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        if name not in skip:
-            parts += (name, b": ", value, b"\r\n")
-    for name, value in extra:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+NOTHING = frozenset()
+CHUNKED = (b"transfer-encoding", b"chunked")
+CLOSE = (b"connection", b"close")
+KEEP_ALIVE = (b"connection", b"keep-alive")
 
 
 def frame_chunks(chunks: list) -> bytes:
@@ -248,47 +242,44 @@ class Forwarding:
                     self.upstream.transport.pause_reading()  # outbound waits: hold the backend
                     self.held_paused = True
             return
-        self.out.append(self.response_head(status, None, headers, None))
+        self.out.append(self.response_head(status, None, headers, None, self.upstream.content_lengths > 0))
         self.response_started = True
 
-    def response_head(self, status: int, reason, headers: list, body_length) -> bytes:
-        """Serialise the answer's head and decide how its body is framed (self.out_mode)."""
+    def response_head(self, status: int, reason, headers: list, body_length, has_length=None) -> bytes:
+        """Serialise the answer's head and decide how its body is framed (self.out_mode).
+        `body_length`: the length of a body the gateway sends itself (its own framing replaces
+        the backend's); `has_length`: whether `headers` hold a Content-Length, when known."""
         worker = self.worker
-        has_length = body_length is not None
-        parts = [replies.status_line(status, reason)]
-        for name, value in headers:  # hop-by-hop ones were dropped as they arrived
-            if name == b"content-length":
-                # a 204 may carry no length (RFC 9110 8.6), even when set-status made it one
-                if body_length is not None or status == 204:
-                    continue
-                has_length = True
-            elif body_length is not None and name == b"transfer-encoding":
-                continue
-            parts += (name, b": ", value, b"\r\n")
+        extra = []
+        # a 204 may carry no length (RFC 9110 8.6), even when set-status made it one
+        if body_length is not None or status == 204:
+            skip = FRAMING
+        else:
+            skip = NOTHING
+            if has_length is None:
+                has_length = has_header(headers, b"content-length")
         if self.method == b"HEAD" or status in NO_BODY_STATUS:
             self.out_mode = OUT_NONE if body_length is None else OUT_DISCARD
             if body_length is not None and status not in NO_BODY_STATUS:
-                parts.append(b"content-length: %d\r\n" % body_length)  # HEAD: the length a GET gets
+                extra.append((b"content-length", b"%d" % body_length))  # HEAD: the length a GET gets
         elif body_length is not None:
-            parts.append(b"content-length: %d\r\n" % body_length)
+            extra.append((b"content-length", b"%d" % body_length))
             self.out_mode = OUT_DISCARD
         elif has_length:
             self.out_mode = OUT_LENGTH
         elif self.version == "1.1":
             self.out_mode = OUT_CHUNKED
-            parts.append(b"transfer-encoding: chunked\r\n")
+            extra.append(CHUNKED)
         else:
             self.out_mode = OUT_CLOSE
             self.keep_alive = False
-        parts += (worker.request_id_header, b": ", self.request_id, b"\r\n")
+        extra.append((worker.request_id_header, self.request_id))
         if not self.keep_alive or worker.draining:
             self.keep_alive = False
-            parts.append(b"connection: close\r\n\r\n")
+            extra.append(CLOSE)
         elif self.version == "1.0":
-            parts.append(b"connection: keep-alive\r\n\r\n")
-        else:
-            parts.append(b"\r\n")
-        return b"".join(parts)
+            extra.append(KEEP_ALIVE)
+        return build_response_head(replies.status_line(status, reason), headers, skip, extra)
 
     def upstream_body(self, chunk: bytes):
         self.bytes_out += len(chunk)
