@@ -15,6 +15,7 @@ from gwcore.pipeline.subscriptions import authorize
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
 from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
+from gwcore.workers.responding import Responding
 
 # Request headers that need a look as they arrive; everything else is only collected.
 H_HOST, H_LENGTH, H_TE, H_EXPECT, H_CONNECTION, H_XFF, H_REQUEST_ID = range(7)
@@ -31,7 +32,7 @@ def skip_set(request_id_header: bytes) -> frozenset:
     return HOP_BY_HOP | REPLACED | {request_id_header}
 
 
-class Exchange(Forwarding):
+class Exchange(Forwarding, Responding):
     """Per-request state; the connection (HttpProtocol) owns the per-connection state."""
 
     __slots__ = (
