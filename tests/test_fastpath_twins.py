@@ -21,7 +21,7 @@ def c_twin():
         return importlib.import_module("gwcore._fastpath")
     except ImportError:
         if os.environ.get("GW_NO_EXTENSIONS"):
-            pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
+            pytest.skip(reason="C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
         raise
 
 
@@ -169,5 +169,5 @@ def test_chooser_takes_python_twin_when_told(tmp_path):
 
 def test_chooser_takes_c_twin_by_default(tmp_path):
     if os.environ.get("GW_NO_EXTENSIONS"):
-        pytest.skip("pure-Python build (GW_NO_EXTENSIONS=1): no C twin to choose")
+        pytest.skip(reason="pure-Python build (GW_NO_EXTENSIONS=1): no C twin to choose")
     assert _implementation(False, tmp_path) == "c"
