@@ -16,6 +16,7 @@ from gwcore.tls.certificate import peer_certificate
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
 from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
+from gwcore.workers.responding import Responding
 
 # Request headers that need a look as they arrive; everything else is only collected.
 H_HOST, H_LENGTH, H_TE, H_EXPECT, H_CONNECTION, H_XFF, H_REQUEST_ID = range(7)
@@ -32,7 +33,7 @@ def skip_set(request_id_header: bytes) -> frozenset:
     return HOP_BY_HOP | REPLACED | {request_id_header}
 
 
-class Exchange(Forwarding):
+class Exchange(Forwarding, Responding):
     """Per-request state; the connection (HttpProtocol) owns the per-connection state."""
 
     __slots__ = (
@@ -352,7 +353,7 @@ class Exchange(Forwarding):
         if self.ctx is not None:
             if self.run.section != DONE:
                 self.run.abandon()
-            self.ctx._ended()
+            self.ended()
         self.worker.requests += 1
         log = self.worker.access_log
         if log is not None:
@@ -370,7 +371,15 @@ class Exchange(Forwarding):
             self.connecting = None
         if self.ctx is not None:
             self.run.abandon()
-            self.ctx._ended()
+            self.ended()
+
+    def ended(self) -> None:
+        """Run the context's end callbacks, then break the context's reference cycles (context,
+        run and exchange point at each other): refcounting frees them now, not the cyclic GC."""
+        ctx, run = self.ctx, self.run
+        ctx._ended()
+        ctx._run = ctx._exchange = None
+        run.ctx = run.host = None
 
     # ------------------------------------------------------------ for routing by header
 
