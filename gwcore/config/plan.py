@@ -1,4 +1,5 @@
 """The immutable runtime Plan compiled from a validated config: routes, backends, pipelines."""
+import hashlib
 import hmac
 import os
 import time
