@@ -72,3 +72,15 @@ class CA(Issued):
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         return Issued(self.directory, stem, builder.sign(self.key_obj, hashes.SHA256()), key)
+
+    def revocation_list(self, path: Path, revoked=()) -> Path:
+        """A PEM CRL of this CA revoking the certificates `revoked` (Issued objects)."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.cert_obj.subject)
+                   .last_update(now - DAY).next_update(now + DAY))
+        for issued in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(issued.cert_obj.serial_number)
+                .revocation_date(now - DAY).build())
+        path.write_bytes(builder.sign(self.key_obj, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        return path

@@ -29,7 +29,7 @@ def pki(tmp_path_factory):
 
 
 def start_tls_gateway(directory, pki, origin_port: int, client_mode: str = "optional", apis: dict = None,
-                      name: str = "tls", certificates: list = None) -> GatewayProcess:
+                      name: str = "tls", certificates: list = None, crl=None) -> GatewayProcess:
     """A gateway with a TLS listener (its port as `.tls_port`) in front of the recording origin."""
     port, tls_port = free_port(), free_port()
     tls = {"listen": f"127.0.0.1:{tls_port}",
@@ -38,6 +38,8 @@ def start_tls_gateway(directory, pki, origin_port: int, client_mode: str = "opti
                {"hostnames": ["other.test"], "cert": str(pki.other.cert), "key": str(pki.other.key)}]}
     if client_mode != "off":
         tls["client_certificates"] = {"mode": client_mode, "ca": str(pki.ca.cert)}
+        if crl is not None:
+            tls["client_certificates"]["crl"] = str(crl)
     config = {
         "gateway": {"listen": f"127.0.0.1:{port}", "workers": 1, "access_log": "off", "tls": tls},
         "backends": {"origin": {"url": f"http://127.0.0.1:{origin_port}/api", "timeout": "5s"}},

@@ -6,6 +6,7 @@ import ssl
 import time
 
 import pytest
+import yaml
 from certs import CA
 
 from .conftest import TlsConnection, client_context, start_tls_gateway
@@ -169,6 +170,53 @@ def test_certificates_reload_on_sighup_while_a_client_keeps_its_connection(pki, 
         # the connection opened before the reload goes on, with the certificate it began with
         assert kept.get("/open/2")[0] == 200
         assert kept.sock.getpeercert(binary_form=True) == first.der
+        kept.close()
+    finally:
+        gw.kill()
+
+
+def test_revocation_list_checked_at_the_handshake(pki, origin, tmp_path):
+    crl = pki.ca.revocation_list(tmp_path / "ca.crl", revoked=[pki.bob])
+    apis = {"vc": {"path": "vc", "backend": "origin", "subscription_required": False,
+                   "policies": {"inbound": ["validate-client-certificate"]}}}   # validate-revocation: true
+    gw = start_tls_gateway(tmp_path, pki, origin.port, "optional", apis, name="crl", crl=crl)
+    try:
+        conn = TlsConnection(gw.tls_port, client_context(pki, pki.alice))
+        assert conn.get("/vc/x")[0] == 200
+        conn.close()
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            conn = TlsConnection(gw.tls_port, client_context(pki, pki.bob))
+            conn.get("/vc/x")
+    finally:
+        gw.kill()
+
+
+def test_reload_that_requires_client_certificates_keeps_open_connections(pki, origin, tmp_path):
+    gw = start_tls_gateway(tmp_path, pki, origin.port, "off", name="tighten")
+    try:
+        kept = TlsConnection(gw.tls_port, client_context(pki))
+        assert kept.get("/open/1")[0] == 200
+        config = yaml.safe_load(gw.config.read_text())
+        config["gateway"]["tls"]["client_certificates"] = {"mode": "require", "ca": str(pki.ca.cert)}
+        gw.config.write_text(yaml.safe_dump(config))
+        gw.proc.send_signal(signal.SIGHUP)
+
+        def refused_without_a_certificate():
+            try:
+                conn = TlsConnection(gw.tls_port, client_context(pki))
+                conn.get("/open/probe")
+            except (ssl.SSLError, ConnectionError):
+                return True
+            conn.close()
+            return False
+        deadline = time.monotonic() + 10
+        while not refused_without_a_certificate():
+            assert time.monotonic() < deadline, "the new listening server never took over"
+            time.sleep(0.1)
+        with_cert = TlsConnection(gw.tls_port, client_context(pki, pki.alice))
+        assert with_cert.get("/open/2")[0] == 200
+        with_cert.close()
+        assert kept.get("/open/3")[0] == 200    # began before the reload: goes on as it began
         kept.close()
     finally:
         gw.kill()
