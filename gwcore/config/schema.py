@@ -73,7 +73,8 @@ class TlsCertificate(Model):
             name = str(name).strip().lower().rstrip(".")
             bare = name[2:] if name.startswith("*.") else name
             if not bare or "*" in bare or _BAD_HOST.search(bare) or ":" in bare or "/" in bare:
-                raise ValueError(f"{name!r} is not a host name (a wildcard stands only as the first label: *.example.com)")
+                raise ValueError(f"{name!r} is not a host name (a wildcard stands only as the first label:"
+                                 " *.example.com)")
             out.append(name)
         return out
 

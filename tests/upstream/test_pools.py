@@ -142,10 +142,8 @@ def test_breaker_trips_503_with_retry_after_and_recovers(members, gateway):
     assert headers["retry-after"] == "1"
     assert a.hits == 3, "a request went to a tripped member"
     a.status = 200
-    assert eventually(lambda: client.get()[0] == 200, timeout=5)
-    tripped_for = time.monotonic()
+    assert eventually(lambda: client.get()[0] == 200, timeout=5), "the breaker never closed again"
     assert client.members(5) == {"a": 5}
-    assert tripped_for  # recovered within the deadline
 
 
 def test_breaker_accepts_retry_after(members, gateway):
