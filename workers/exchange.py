@@ -287,13 +287,14 @@ class Exchange(Forwarding, Responding):
         Program than the pipeline's, e.g. its preflight)."""
         program = self.program = pipeline.program if program is None else program
         worker = self.worker
-        host = self.host.decode("latin-1")
-        url = Url(self.conn.scheme.decode("ascii"), host, self.path, Query(query))
+        url = Url(self.conn.scheme_text, self.host, self.path, Query(query))
         # matched parameters are values, as APIM gives them: decoded once here (the path kept its
         # escapes), so rewrite-uri's re-encoding does not turn %20 into %2520
-        params = {name: unquote(value) for name, value in self.params.items()} if self.params else {}
-        request = Request(self.method.decode("ascii"), url, Headers(self.headers),
-                          self.conn.peer.decode("ascii"), params)
+        params = self.params
+        if params:
+            params = {name: unquote(value) if "%" in value else value for name, value in params.items()}
+        request = Request(self.method.decode("ascii"), url, Headers(self.headers), self.conn.peer_text,
+                          params or {})
         if self.conn.scheme == b"https":
             request.certificate = peer_certificate(self.conn.transport)
         api, operation = self.api, self.operation

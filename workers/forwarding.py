@@ -15,7 +15,7 @@ from gwcore.workers import replies
 from gwcore.workers.flow_control import PENDING_BODY
 
 BODY_NONE, BODY_LENGTH, BODY_CHUNKED = 0, 1, 2
-OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE, OUT_HELD, OUT_BUFFER, OUT_DISCARD = range(7)
+OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE, OUT_HELD, OUT_BUFFER, OUT_DISCARD, OUT_STREAM = range(8)
 IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 PENDING_HIGH_WATER = 256 * 1024   # request body held before the backend is ready: pause reading above
@@ -99,10 +99,18 @@ class Forwarding:
             framing = self._stream_framing()
             if self.expect and not self.request_complete and self.body_received == 0:
                 self.conn.transport.write(CONTINUE)
-        self.head = self.build_head(request.method.encode("ascii"), target, pool.member.host_header,
-                                    request.headers._items, framing)
+        method = request.method.encode("ascii")
+        self.head = self.build_head(method, target, pool.member.host_header, request.headers._items, framing)
         self.forwarded = True
-        self.out_mode = OUT_BUFFER if self.program.response_body else OUT_HELD
+        program = self.program
+        if program.response_body:
+            self.out_mode = OUT_BUFFER
+        elif program.streams and method == self.method:
+            # the answer goes back as on a plain operation (set-method may have made a GET a HEAD:
+            # that answer needs the held path, which knows it has no body)
+            self.out_mode = OUT_STREAM
+        else:
+            self.out_mode = OUT_HELD
         self.held = []
         self._send_to(pool)
         return WAIT

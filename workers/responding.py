@@ -10,7 +10,7 @@ from gwcore.pipeline.errors import BackendError
 from gwcore.workers import replies
 from gwcore.workers.flow_control import PEER_FULL
 from gwcore.workers.forwarding import (BODY_NONE, IDEMPOTENT, OUT_BUFFER, OUT_CHUNKED, OUT_CLOSE,
-                                       OUT_DISCARD, OUT_HELD, OUT_LENGTH, OUT_NONE)
+                                       OUT_DISCARD, OUT_HELD, OUT_LENGTH, OUT_NONE, OUT_STREAM)
 
 NO_BODY_STATUS = frozenset([204, 304])
 FRAMING = frozenset([b"content-length", b"transfer-encoding"])
@@ -32,7 +32,8 @@ class Responding:
         self.status = status
         if self.pool.breaker is not None:
             self.pool.answered(status, headers)
-        if self.ctx is not None:
+        ctx = self.ctx
+        if ctx is not None and self.out_mode != OUT_STREAM:
             response = self.ctx.response
             response.status_code = status
             response.reason = None
@@ -46,7 +47,15 @@ class Responding:
                     self.upstream.transport.pause_reading()  # outbound waits: hold the backend
                     self.held_paused = True
             return
-        self.out.append(self.response_head(status, None, headers, None, self.upstream.content_lengths > 0))
+        has_length = self.upstream.content_lengths > 0
+        if ctx is not None:
+            # end-of-request steps (increment-condition) still read context.response
+            response = ctx.response
+            response.status_code = status
+            response.headers._items = headers
+            if ctx._extra:
+                headers = headers + ctx._extra
+        self.out.append(self.response_head(status, None, headers, None, has_length))
         self.response_started = True
 
     def response_head(self, status: int, reason, headers: list, body_length, has_length=None) -> bytes:
