@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test install system-deps bench-deps bench bench-quick clean
+.PHONY: run test install system-deps bench-deps bench bench-quick bench-accuracy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ bench: bench-deps
 
 bench-quick: bench-deps
 	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
+
+# The limiter accuracy harness (bench/accuracy.py): gwcore and a redis-server of its own, nothing else.
+# ~20 s; exits non-zero on any over-admission. Options: make bench-accuracy ACCURACY_ARGS="--gateways 4".
+ACCURACY_ARGS ?=
+bench-accuracy: $(STAMP)
+	@command -v redis-server >/dev/null || { echo "installing Debian packages: redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+	$(BIN)/python bench/accuracy.py $(ACCURACY_ARGS)
 
 run: $(STAMP)
 	$(BIN)/python examples/quickstart.py

@@ -128,6 +128,10 @@ class Worker:
         """Reasons this worker cannot serve: draining, or a state backend failing closed."""
         return (["shutting down"] if self.draining else []) + self.state.problems()
 
+    def health_warnings(self) -> list:
+        """Reasons this worker serves degraded but serves (a Redis failing open): said, not made a 503."""
+        return self.state.degraded()
+
     async def start(self) -> None:
         await self.state.start(timeout=1.0)
         self.server = await self.loop.create_server(lambda: HttpProtocol(self), sock=self.sock, backlog=4096)

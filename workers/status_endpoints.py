@@ -32,7 +32,14 @@ def answer(path: str, worker, plan):
         if reasons:
             body = {"status": "Unhealthy", "timestamp": iso(now), "reasons": reasons}
             return 503, orjson.dumps(body), ((b"cache-control", b"no-store"),)
-        return 200, orjson.dumps({"status": "Healthy", "timestamp": iso(now)}), ((b"cache-control", b"no-store"),)
+        body = {"status": "Healthy", "timestamp": iso(now)}
+        # Degraded but serving (Redis away, failing open): still 200, or a load balancer would take
+        # every gateway sharing that Redis out at once; the reasons are in the body for whoever
+        # looks. APIM's HealthStatus schema allows further properties; the 503 uses the same name.
+        warnings = worker.health_warnings()
+        if warnings:
+            body["reasons"] = warnings
+        return 200, orjson.dumps(body), ((b"cache-control", b"no-store"),)
     body = {
         "status": "Running" if not worker.draining else "Stopping",
         "version": __version__,

@@ -66,6 +66,11 @@ class StateBackend:
         """Reasons the backend cannot serve (empty when fine), for the readiness probe."""
         return []
 
+    def degraded(self) -> list:
+        """Reasons the backend serves worse than configured but still serves (empty when fine):
+        shown in the probe's 200 body, never a reason to take the gateway out of rotation."""
+        return []
+
     async def start(self, timeout: float = 1.0) -> None:
         """Connect before the first request (a no-op for local backends); returns after `timeout`
         at the latest, connected or not (a backend that is not connected serves per on_failure)."""

@@ -32,6 +32,9 @@ class LeanTransport:
         self.address = target.addresses[0] if target.kind == "single" else None
         self._ssl = tls_context(target)
         self._protocol = None
+        # on_lost(error): the server closed the connection we use. Set by the backend, so that a
+        # worker that makes no call learns of a dead Redis too (its status and log say so at once).
+        self.on_lost = None
 
     @property
     def name(self) -> str:
@@ -44,7 +47,8 @@ class LeanTransport:
         host, port = self.target.addresses[0] if self.target.kind == "single" else await self._master()
         self.address = (host, port)
         _, protocol = await asyncio.get_running_loop().create_connection(
-            RespProtocol, host, port, ssl=self._ssl, server_hostname=host if self._ssl else None)
+            lambda: RespProtocol(self._closed), host, port, ssl=self._ssl,
+            server_hostname=host if self._ssl else None)
         target = self.target
         hello = []
         if target.password:
@@ -61,6 +65,10 @@ class LeanTransport:
             protocol.transport.abort()
             raise
         self._protocol = protocol
+
+    def _closed(self, protocol, error) -> None:
+        if protocol is self._protocol and self.on_lost is not None:   # not one we aborted or never used
+            self.on_lost(error)
 
     async def _master(self):
         """(host, port) of the master the sentinels name; asked again on every reconnect (after a failover)."""
@@ -86,9 +94,9 @@ class LeanTransport:
                 raise ConnectionError(f"Redis refused SCRIPT LOAD of {script.name}.lua: {reply}")
 
     def abort(self) -> None:
-        if self._protocol is not None:
-            self._protocol.transport.abort()
-            self._protocol = None
+        protocol, self._protocol = self._protocol, None   # first: its connection_lost is ours, not news
+        if protocol is not None:
+            protocol.transport.abort()
 
     async def close(self) -> None:
         self.abort()
@@ -102,6 +110,7 @@ class RedisPyTransport:
         self.target = target
         self.connect_timeout = connect_timeout
         self._client = None
+        self.on_lost = None     # redis-py gives no such signal: a lost connection shows on the next call
 
     @property
     def name(self) -> str:

@@ -18,8 +18,9 @@ class ReplyError(Exception):
 class RespProtocol(asyncio.Protocol):
     """Pipelined request/reply over one connection: each `execute` is answered by the next replies in order."""
 
-    def __init__(self):
+    def __init__(self, on_lost=None):
         self._loop = asyncio.get_running_loop()
+        self._on_lost = on_lost     # on_lost(protocol, error): the connection closed (whoever closed it)
         self._reader = hiredis.Reader(replyError=ReplyError)
         self._waiting = deque()     # [future, replies expected, replies so far], oldest first
         self.transport = None
@@ -55,7 +56,10 @@ class RespProtocol(asyncio.Protocol):
                     entry[0].set_result(entry[2])
 
     def connection_lost(self, exc) -> None:
-        self._fail(ConnectionError(f"connection to Redis lost: {exc}" if exc else "Redis closed the connection"))
+        error = ConnectionError(f"connection to Redis lost: {exc}" if exc else "Redis closed the connection")
+        self._fail(error)
+        if self._on_lost is not None:
+            self._on_lost(self, error)
 
     def _fail(self, error: Exception) -> None:
         self.lost = True

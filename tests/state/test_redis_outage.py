@@ -3,6 +3,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import socket
 import time
 import uuid
 
@@ -149,4 +150,53 @@ def test_redis_down_at_start_serves_locally_until_it_appears(loop, redis_factory
     redis_factory(port=port)
     wait_until(loop, lambda: backend.connected)
     assert inspect.isawaitable(backend.rate_limit("k", 1, 60))
+    loop.run_until_complete(backend.close())
+
+
+def test_an_idle_backend_notices_a_killed_server_at_once(loop, redis_factory, caplog):
+    """A worker that makes no call still says Redis is gone (status, log) and starts reconnecting."""
+    caplog.set_level(logging.INFO, logger="gwcore.state")
+    server = redis_factory()
+    backend = make_backend(loop, server.url)
+    server.kill()
+    wait_until(loop, lambda: not backend.connected, timeout=5.0)
+    assert any("unreachable" in r.getMessage() and "closed the connection" in r.getMessage()
+               for r in caplog.records)
+    server.start()
+    wait_until(loop, lambda: backend.connected)
+    loop.run_until_complete(backend.close())
+    assert sum("unreachable" in r.getMessage() for r in caplog.records) == 1, "closing is not an outage"
+
+
+def test_a_late_loop_still_takes_the_reply_that_came_in_time(loop, redis_factory):
+    """The worker, not Redis, was slow: the reply came within the deadline while the loop was busy
+    with other I/O, and is still unread in the socket when the deadline timer runs."""
+    server = redis_factory()
+    backend = make_backend(loop, server.url)
+    key = uuid.uuid4().hex
+    busy, nudge = socket.socketpair()
+
+    def other_io():   # a long callback of another connection; Redis answers meanwhile
+        busy.recv(1)
+        server.resume()
+        time.sleep(DEADLINE * 3)
+
+    async def stalled():
+        server.pause()   # so that the reply cannot come before the loop is busy
+        loop.add_reader(busy, other_io)
+        answer = backend.rate_limit(key, 5, 60)
+        loop.call_soon(nudge.send, b"x")   # right after the batch is written, before the loop polls
+        try:
+            return await answer
+        finally:
+            loop.remove_reader(busy)
+
+    try:
+        assert loop.run_until_complete(stalled()).remaining == 4
+    finally:
+        server.resume()
+        busy.close()
+        nudge.close()
+    assert backend.connected and backend.health()["errors"] == 0, backend.health()
+    assert loop.run_until_complete(backend.rate_limit(key, 5, 60)).remaining == 3   # counted in Redis
     loop.run_until_complete(backend.close())
