@@ -123,6 +123,7 @@ def reload(sup) -> None:
         return
     sup.config.commit(plan, text)
     sup.config.record([])
+    sup.admin.configure(plan.settings.admin)
     sup.log.info("reloaded %s: generation %d; %s", sup.config.file, sup.config.generation, plan.summary())
     for worker in sup.slots.workers():
         if worker.state == "ready":  # booting ones get it when they say they are ready

@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from gwcore.observability import metrics
 from gwcore.supervisor import WORKER_BOOT_ERROR
 from gwcore.supervisor.channel import Channel
 
@@ -58,6 +59,9 @@ class WorkerProcess:
             loop.run_until_complete(self.worker.drain(self.worker.timeouts.graceful, leave_group))
         else:
             self.worker.stop()
+        self.channel.send(self._beat())  # the last counts: totals stay exact across a replacement
+        if self.worker.tracing is not None:
+            self.worker.tracing.shutdown()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
         return 0
@@ -70,10 +74,18 @@ class WorkerProcess:
 
     def _heartbeat(self) -> None:
         """Sent from inside the event loop: a stuck loop stops it, and the supervisor notices."""
-        self.channel.send({"t": "heartbeat", "requests": self.worker.requests})
+        self.channel.send(self._beat())
         # several beats per deadline, so one late beat on a busy machine is not a miss
         interval = min(1.0, self.worker.plan.settings.heartbeat_timeout / 4)
         self.loop.call_later(interval, self._heartbeat)
+
+    def _beat(self) -> dict:
+        """A heartbeat: the request count, what the metrics counted since the last one, the gauges."""
+        worker = self.worker
+        beat = {"t": "heartbeat", "requests": worker.requests, "gauges": metrics.gauges(worker)}
+        if worker.metrics is not None:
+            beat["metrics"] = worker.metrics.take()
+        return beat
 
     def _block_loop_for_tests(self) -> None:
         """Test hook: block the event loop the way an endless policy would."""
@@ -140,6 +152,9 @@ def main(argv=None) -> int:
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)
         worker = Worker(plan, sock, loop, slot=args.slot, shared_fds=args.shared_fd)
+        # after the fork (exec) and before serving: an SDK set up in the supervisor would not export
+        from gwcore.observability import tracing
+        worker.set_observers(tracing.setup(plan.settings))
         loop.run_until_complete(worker.start())
     except Exception:
         log.exception("worker could not start")

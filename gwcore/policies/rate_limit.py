@@ -3,6 +3,7 @@ from typing import ClassVar, Optional
 
 from pydantic import Field, model_validator
 
+from gwcore.observability.metrics import count_decision
 from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.limits import check_all, ratelimit_headers, state_of
 from gwcore.policies import policy
@@ -50,6 +51,7 @@ class RateLimitHeaders(PolicyConfig):
 
     def answer_decision(self, ctx, decision, period: float) -> None:
         """Report `decision` as this statement's attributes ask; raise the 429 when it denies."""
+        count_decision(self.policy_name, decision.allowed)
         variables = ctx.variables
         if self.remaining_calls_variable_name:
             variables[self.remaining_calls_variable_name] = decision.remaining

@@ -1,0 +1,127 @@
+"""A worker's in-memory counters and histograms, taken as deltas for the supervisor's /metrics.
+
+The hot path (`count`, once per request) does a few dict and list operations keyed by the
+plan's own objects; names are looked up and formatted only once a second, in `take()`.
+Policies count through the module functions below, which do nothing while metrics are off.
+"""
+from bisect import bisect_left
+from time import perf_counter
+
+# Upper bounds (seconds) of the latency histogram buckets; the last bucket is +Inf.
+BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+SLOTS = len(BOUNDS) + 2   # one per bound, +Inf, then the sum of the observed values
+
+current = None            # this process's WorkerMetrics, or None: metrics off (or not a worker)
+
+
+class WorkerMetrics:
+    """Counts since the last `take()`; the supervisor adds them up, so a new worker starts at 0."""
+
+    __slots__ = ("requests", "durations", "upstream", "limits", "cache", "custom")
+
+    def __init__(self):
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests = {}    # (OperationPlan or None, status) -> count
+        self.durations = {}   # ApiPlan or None -> bucket counts + sum
+        self.upstream = {}    # ApiPlan or None -> bucket counts + sum (time from sending to the end)
+        self.limits = {}      # (policy name, allowed) -> count
+        self.cache = {}       # "hit" | "miss" -> count
+        self.custom = {}      # (metric name, label names, label values) -> sum of values
+
+    def count(self, exchange) -> None:
+        """One finished request (Exchange.finish)."""
+        now = perf_counter()
+        key = (exchange.operation, exchange.status)
+        requests = self.requests
+        requests[key] = requests.get(key, 0) + 1
+        t0 = exchange.t0
+        if not t0:
+            return
+        api = exchange.api
+        hist = self.durations.get(api)
+        if hist is None:
+            hist = self.durations[api] = [0] * SLOTS
+        elapsed = now - t0
+        hist[bisect_left(BOUNDS, elapsed)] += 1
+        hist[-1] += elapsed
+        t_upstream = exchange.t_upstream
+        if t_upstream:
+            hist = self.upstream.get(api)
+            if hist is None:
+                hist = self.upstream[api] = [0] * SLOTS
+            elapsed = now - t_upstream
+            hist[bisect_left(BOUNDS, elapsed)] += 1
+            hist[-1] += elapsed
+
+    def take(self) -> dict:
+        """What was counted since the last call, as JSON-ready lists, and start again from zero."""
+        requests, durations, upstream = self.requests, self.durations, self.upstream
+        limits, cache, custom = self.limits, self.cache, self.custom
+        self._reset()
+        out = {}
+        if requests:
+            out["requests"] = [[op.api.name, op.id, status, n] if op is not None else ["", "", status, n]
+                               for (op, status), n in requests.items()]
+        if durations:
+            out["duration"] = [[api.name if api is not None else "", hist] for api, hist in durations.items()]
+        if upstream:
+            out["upstream"] = [[api.name if api is not None else "", hist] for api, hist in upstream.items()]
+        if limits:
+            out["limits"] = [[policy, "allowed" if allowed else "denied", n] for (policy, allowed), n in limits.items()]
+        if cache:
+            out["cache"] = [[result, n] for result, n in cache.items()]
+        if custom:
+            out["custom"] = [[name, list(labels), list(values), total]
+                             for (name, labels, values), total in custom.items()]
+        return out
+
+
+def count_decision(policy: str, allowed: bool) -> None:
+    """A rate-limit or quota decision (gwcore_ratelimit_decisions_total{policy,result})."""
+    metrics = current
+    if metrics is not None:
+        key = (policy, allowed)
+        metrics.limits[key] = metrics.limits.get(key, 0) + 1
+
+
+def count_cache(hit: bool) -> None:
+    """A response-cache lookup (gwcore_cache_total{result})."""
+    metrics = current
+    if metrics is not None:
+        result = "hit" if hit else "miss"
+        metrics.cache[result] = metrics.cache.get(result, 0) + 1
+
+
+def add_custom(name: str, labels: tuple, values: tuple, amount: float) -> None:
+    """emit-metric: add `amount` to the custom counter `name` with these dimension values."""
+    metrics = current
+    if metrics is not None:
+        key = (name, labels, values)
+        metrics.custom[key] = metrics.custom.get(key, 0.0) + amount
+
+
+def gauges(worker) -> dict:
+    """What this worker is doing now (sent with every heartbeat, not as deltas)."""
+    connections = {}
+    members = []
+    circuits = {}
+    for name, backend_set in worker.upstreams._sets.items():
+        active = idle = 0
+        for pool in backend_set.pools:
+            active += pool.open - len(pool.idle)
+            idle += len(pool.idle)
+            # the edge work adds health checks and breakers; until a pool says otherwise it is healthy
+            members.append([name, pool.member.url, 0 if getattr(pool, "healthy", True) is False else 1])
+        connections[name] = [max(active, 0), idle]
+        circuits[name] = 1 if getattr(backend_set, "circuit_open", False) else 0
+    state = worker.state.health()
+    # a connection's `active` exchange is being answered; `queue` holds pipelined ones waiting
+    in_flight = sum((c.active is not None) + len(c.queue) for c in worker.connections)
+    return {"in_flight": in_flight,
+            "connections": len(worker.connections), "upstream": connections, "members": members,
+            "circuits": circuits, "state": {"kind": state.get("kind"), "up": bool(state.get("connected")),
+                                            "errors": state.get("errors", 0), "latency_ms": state.get("latency_ms")},
+            "problems": worker.health_problems(), "generation": worker.plan.generation,
+            "draining": worker.draining}
