@@ -17,7 +17,8 @@ from gwcore.supervisor import WORKER_BOOT_ERROR
 from gwcore.supervisor.channel import Channel
 
 log = logging.getLogger("gwcore.worker")
-# GWCORE_TEST_HOOKS=1 (tests only) lets SIGUSR2 block the event loop, to test the watchdog.
+# GWCORE_TEST_HOOKS=1 (tests only) lets SIGUSR2 block the event loop, to test the watchdog, and
+# GWCORE_TEST_BOOT_DELAY=S hold the worker S seconds before it says it is ready.
 TEST_HOOKS = os.environ.get("GWCORE_TEST_HOOKS") == "1"
 
 
@@ -51,6 +52,8 @@ class WorkerProcess:
         if TEST_HOOKS:
             loop.add_signal_handler(signal.SIGUSR2, self._block_loop_for_tests)
         loop.add_reader(self.channel.fileno(), self._on_control)
+        if TEST_HOOKS and os.environ.get("GWCORE_TEST_BOOT_DELAY"):  # a slow boot, to watch /readyz
+            time.sleep(float(os.environ["GWCORE_TEST_BOOT_DELAY"]))
         self.channel.send({"t": "ready", "generation": self.worker.plan.generation, "pid": os.getpid()})
         self._heartbeat()
         graceful, leave_group = loop.run_until_complete(self.stopping)
