@@ -202,3 +202,28 @@ def test_the_admin_listener_follows_a_reload(origin, tmp_path):
         assert total(samples, "gwcore_config_generation") == 2
     finally:
         g.kill()
+
+
+def _queried_metrics() -> set:
+    """Every metric name deploy/grafana/gwcore.json and deploy/prometheus/alerts.yaml query."""
+    import re
+    from pathlib import Path
+    import yaml
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    dashboard = json.loads((deploy / "grafana" / "gwcore.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exprs += [t["query"] for t in dashboard["templating"]["list"] if t["type"] == "query"]
+    exprs += [r["expr"] for g in yaml.safe_load((deploy / "prometheus" / "alerts.yaml").read_text())["groups"]
+              for r in g["rules"]]
+    return {name for expr in exprs for name in re.findall(r"\bgwcore_[a-z_]+", expr)}
+
+
+def test_every_metric_the_dashboard_and_alerts_query_is_scraped(observed):
+    g = observed
+    send(g.port, "/limited/dash", {"x-who": "dashboard"})
+    send(g.port, "/cached/dash")
+    queried = _queried_metrics()
+    assert len(queried) >= 12
+    scraped = wait_for(lambda: (lambda names: names if queried <= names else None)(
+        {name for name, _ in g.scrape()}), timeout=10)
+    assert scraped, f"not in /metrics: {sorted(queried - {name for name, _ in g.scrape()})}"
