@@ -9,7 +9,12 @@ from time import perf_counter
 
 # Upper bounds (seconds) of the latency histogram buckets; the last bucket is +Inf.
 BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-SLOTS = len(BOUNDS) + 2   # one per bound, +Inf, then the sum of the observed values
+SLOTS = len(BOUNDS) + 2   # a histogram as sent: one count per bound, +Inf, then the sum
+# One list per (operation, status) holds everything counted for it, so a request costs one
+# dict lookup: [untimed count, request buckets (17), request sum, upstream buckets (17), upstream sum].
+# The literal offsets in count() are these (literals: a constant costs less than a global there).
+_REQUEST, _REQUEST_SUM, _UPSTREAM, _UPSTREAM_SUM = 1, 18, 19, 36
+WIDTH = 37
 
 current = None            # this process's WorkerMetrics, or None: metrics off (or not a worker)
 
@@ -17,57 +22,64 @@ current = None            # this process's WorkerMetrics, or None: metrics off (
 class WorkerMetrics:
     """Counts since the last `take()`; the supervisor adds them up, so a new worker starts at 0."""
 
-    __slots__ = ("requests", "durations", "upstream", "limits", "cache", "custom")
+    __slots__ = ("requests", "limits", "cache", "custom")
 
     def __init__(self):
         self._reset()
 
     def _reset(self) -> None:
-        self.requests = {}    # (OperationPlan or None, status) -> count
-        self.durations = {}   # ApiPlan or None -> bucket counts + sum
-        self.upstream = {}    # ApiPlan or None -> bucket counts + sum (time from sending to the end)
+        self.requests = {}    # (OperationPlan or None, status) -> list laid out as above
         self.limits = {}      # (policy name, allowed) -> count
         self.cache = {}       # "hit" | "miss" -> count
         self.custom = {}      # (metric name, label names, label values) -> sum of values
 
     def count(self, exchange) -> None:
-        """One finished request (Exchange.finish)."""
-        now = perf_counter()
+        """One finished request (Exchange.finish): its status, and how long it and its backend call took."""
         key = (exchange.operation, exchange.status)
-        requests = self.requests
-        requests[key] = requests.get(key, 0) + 1
+        slots = self.requests.get(key)
+        if slots is None:
+            slots = self.requests[key] = [0] * WIDTH
         t0 = exchange.t0
-        if not t0:
+        if not t0:             # answered before its turn began (a malformed request): no duration
+            slots[0] += 1
             return
-        api = exchange.api
-        hist = self.durations.get(api)
-        if hist is None:
-            hist = self.durations[api] = [0] * SLOTS
+        now = perf_counter()
         elapsed = now - t0
-        hist[bisect_left(BOUNDS, elapsed)] += 1
-        hist[-1] += elapsed
+        slots[1 + bisect_left(BOUNDS, elapsed)] += 1
+        slots[18] += elapsed
         t_upstream = exchange.t_upstream
         if t_upstream:
-            hist = self.upstream.get(api)
-            if hist is None:
-                hist = self.upstream[api] = [0] * SLOTS
             elapsed = now - t_upstream
-            hist[bisect_left(BOUNDS, elapsed)] += 1
-            hist[-1] += elapsed
+            slots[19 + bisect_left(BOUNDS, elapsed)] += 1
+            slots[36] += elapsed
 
     def take(self) -> dict:
-        """What was counted since the last call, as JSON-ready lists, and start again from zero."""
-        requests, durations, upstream = self.requests, self.durations, self.upstream
-        limits, cache, custom = self.limits, self.cache, self.custom
+        """What was counted since the last call, as JSON-ready lists, and start again from zero.
+        Histograms go by API: the per-operation lists are added up here, once a second."""
+        requests, limits, cache, custom = self.requests, self.limits, self.cache, self.custom
         self._reset()
         out = {}
         if requests:
-            out["requests"] = [[op.api.name, op.id, status, n] if op is not None else ["", "", status, n]
-                               for (op, status), n in requests.items()]
-        if durations:
-            out["duration"] = [[api.name if api is not None else "", hist] for api, hist in durations.items()]
-        if upstream:
-            out["upstream"] = [[api.name if api is not None else "", hist] for api, hist in upstream.items()]
+            counts, durations, upstream = [], {}, {}
+            for (op, status), slots in requests.items():
+                api = op.api.name if op is not None else ""
+                counts.append([api, op.id if op is not None else "", status,
+                               slots[0] + sum(slots[_REQUEST:_REQUEST_SUM])])
+                for target, first in ((durations, _REQUEST), (upstream, _UPSTREAM)):
+                    part = slots[first:first + SLOTS]
+                    if not any(part[:-1]):
+                        continue
+                    sums = target.get(api)
+                    if sums is None:
+                        target[api] = part
+                    else:
+                        for i, value in enumerate(part):
+                            sums[i] += value
+            out["requests"] = counts
+            if durations:
+                out["duration"] = [[api, hist] for api, hist in durations.items()]
+            if upstream:
+                out["upstream"] = [[api, hist] for api, hist in upstream.items()]
         if limits:
             out["limits"] = [[policy, "allowed" if allowed else "denied", n] for (policy, allowed), n in limits.items()]
         if cache:

@@ -95,3 +95,17 @@ def test_exposition_escapes_labels_and_parses():
 def test_custom_metric_names():
     assert custom_name("Probe-Hits") == "gwcore_custom_probe_hits_total"
     assert label_name("API ID") == "api_id" and label_name("9lives") == "d_9lives"
+
+
+def test_the_per_request_layout_matches_its_offsets():
+    """count() uses literal offsets into the per-(operation, status) list; they must be these."""
+    assert metrics._REQUEST_SUM == metrics._REQUEST + metrics.SLOTS - 1
+    assert metrics._UPSTREAM == metrics._REQUEST_SUM + 1
+    assert metrics._UPSTREAM_SUM == metrics._UPSTREAM + metrics.SLOTS - 1 == metrics.WIDTH - 1
+    assert (metrics._REQUEST, metrics._REQUEST_SUM, metrics._UPSTREAM, metrics._UPSTREAM_SUM) == (1, 18, 19, 36)
+
+
+def test_an_untimed_answer_is_counted_without_a_duration():
+    m = WorkerMetrics()
+    m.count(SimpleNamespace(operation=None, api=None, status=400, t0=0.0, t_upstream=0.0))
+    assert m.take() == {"requests": [["", "", 400, 1]]}
