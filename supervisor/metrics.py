@@ -7,7 +7,7 @@ import collections
 import re
 import time
 
-from gwcore.observability.metrics import BOUNDS, SLOTS
+from gwcore.observability.metrics import BOUNDS, MAX_CUSTOM_SERIES, SLOTS
 
 RATE_WINDOW = 5.0        # seconds of heartbeats a worker's requests/s is computed over
 RESTART_REASONS = ("died", "recycled", "replaced")
@@ -90,8 +90,10 @@ class Totals:
             family = self.custom.get(name)
             if family is None:
                 family = self.custom[name] = (tuple(labels), collections.Counter())
-            if tuple(labels) == family[0]:  # one metric, one label set: later different ones are dropped
-                family[1][tuple(values)] += total
+            values = tuple(values)
+            # one metric, one label set (a later different one is dropped), and a bounded number of series
+            if tuple(labels) == family[0] and (values in family[1] or len(family[1]) < MAX_CUSTOM_SERIES):
+                family[1][values] += total
 
     # ------------------------------------------------------------ live figures
 

@@ -17,6 +17,9 @@ _REQUEST, _REQUEST_SUM, _UPSTREAM, _UPSTREAM_SUM = 1, 18, 19, 36
 WIDTH = 37
 
 current = None            # this process's WorkerMetrics, or None: metrics off (or not a worker)
+# emit-metric dimension values may come from expressions: a cap keeps a per-request value
+# (a path, an id) from growing memory and the heartbeat without bound; past it, new series are dropped
+MAX_CUSTOM_SERIES = 2000
 
 
 class WorkerMetrics:
@@ -111,7 +114,11 @@ def add_custom(name: str, labels: tuple, values: tuple, amount: float) -> None:
     metrics = current
     if metrics is not None:
         key = (name, labels, values)
-        metrics.custom[key] = metrics.custom.get(key, 0.0) + amount
+        custom = metrics.custom
+        if key in custom:
+            custom[key] += amount
+        elif len(custom) < MAX_CUSTOM_SERIES:
+            custom[key] = amount
 
 
 def gauges(worker) -> dict:

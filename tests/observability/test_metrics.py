@@ -109,3 +109,18 @@ def test_an_untimed_answer_is_counted_without_a_duration():
     m = WorkerMetrics()
     m.count(SimpleNamespace(operation=None, api=None, status=400, t0=0.0, t_upstream=0.0))
     assert m.take() == {"requests": [["", "", 400, 1]]}
+
+
+def test_custom_series_are_capped(monkeypatch):
+    m = WorkerMetrics()
+    monkeypatch.setattr(metrics, "current", m)
+    for i in range(metrics.MAX_CUSTOM_SERIES + 50):
+        metrics.add_custom("paths", ("namespace", "path"), ("n", f"/p/{i}"), 1)
+    metrics.add_custom("paths", ("namespace", "path"), ("n", "/p/0"), 1)  # an existing series still counts
+    delta = m.take()
+    assert len(delta["custom"]) == metrics.MAX_CUSTOM_SERIES
+    totals = Totals()
+    totals.add(delta)
+    totals.add({"custom": [["paths", ["namespace", "path"], ["n", "/new"], 1]]})
+    labels, series = totals.custom["paths"]
+    assert len(series) == metrics.MAX_CUSTOM_SERIES and series[("n", "/p/0")] == 2
