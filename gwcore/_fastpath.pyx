@@ -28,7 +28,8 @@ cdef extern from *:
 
 __all__ = [
     "PathError", "normalize_path", "Router",
-    "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head",
+    "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
+    "build_response_head", "has_header",
 ]
 
 
@@ -666,3 +667,87 @@ cdef inline char *_put(char *p, bytes data) noexcept:
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     memcpy(p, PyBytes_AS_STRING(data), size)
     return p + size
+
+
+def build_request_head(method, target, headers, skip, extra):
+    """The upstream request head: `headers` less the names in `skip` (a set), then `extra`."""
+    if (PyBytes_CheckExact(method) and PyBytes_CheckExact(target) and type(headers) is list
+            and type(extra) is list and isinstance(skip, (set, frozenset))):
+        head = _build_exact(method + b" " + target + b" HTTP/1.1\r\n", <list>headers, skip, <list>extra)
+        if head is not None:
+            return head
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]   # anything else: the Python twin's code
+    for name, value in headers:
+        if name not in skip:
+            parts += (name, b": ", value, b"\r\n")
+    for name, value in extra:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def build_response_head(status_line, headers, skip, extra):
+    """A response head: the status line, `headers` less the names in `skip`, then `extra`."""
+    if (PyBytes_CheckExact(status_line) and type(headers) is list and type(extra) is list
+            and isinstance(skip, (set, frozenset))):
+        head = _build_exact(status_line, <list>headers, skip, <list>extra)
+        if head is not None:
+            return head
+    parts = [status_line]   # anything else: the Python twin's code
+    for name, value in headers:
+        if name not in skip:
+            parts += (name, b": ", value, b"\r\n")
+    for name, value in extra:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def has_header(headers, name):
+    """Is there a (name, value) pair with this name in `headers`?"""
+    for pair in headers:
+        if pair[0] == name:
+            return True
+    return False
+
+
+cdef object _build_exact(bytes first_line, list headers, object skip, list extra):
+    """Like _serialize_exact, over two lists, leaving out the names in `skip`; the pairs kept
+    are remembered between the passes so `skip` is asked once per header."""
+    cdef Py_ssize_t total = PyBytes_GET_SIZE(first_line) + 2
+    cdef list kept = []
+    cdef char *p
+    for pair in headers:
+        if not (PyTuple_CheckExact(pair) and PyTuple_GET_SIZE(pair) == 2):
+            return None
+        name = (<tuple>pair)[0]
+        value = (<tuple>pair)[1]
+        if not (PyBytes_CheckExact(name) and PyBytes_CheckExact(value)):
+            return None
+        if name in skip:
+            continue
+        kept.append(pair)
+        total += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4
+    for pair in extra:
+        if not (PyTuple_CheckExact(pair) and PyTuple_GET_SIZE(pair) == 2):
+            return None
+        name = (<tuple>pair)[0]
+        value = (<tuple>pair)[1]
+        if not (PyBytes_CheckExact(name) and PyBytes_CheckExact(value)):
+            return None
+        kept.append(pair)
+        total += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4
+    head = PyBytes_FromStringAndSize(NULL, total)
+    p = PyBytes_AS_STRING(head)
+    p = _put(p, first_line)
+    for pair in kept:
+        p = _put(p, (<tuple>pair)[0])
+        p[0] = c':'
+        p[1] = c' '
+        p = _put(p + 2, (<tuple>pair)[1])
+        p[0] = c'\r'
+        p[1] = c'\n'
+        p += 2
+    p[0] = c'\r'
+    p[1] = c'\n'
+    return head

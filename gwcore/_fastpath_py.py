@@ -8,7 +8,8 @@ import re
 
 __all__ = [
     "PathError", "normalize_path", "Router",
-    "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head",
+    "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
+    "build_response_head", "has_header",
 ]
 
 _HEX = "0123456789ABCDEFabcdef"
@@ -365,3 +366,35 @@ def serialize_request_head(method, target, headers):
         parts.append(b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
+
+
+def build_request_head(method, target, headers, skip, extra):
+    """The upstream request head: `headers` less the names in `skip` (a set), then `extra`."""
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        if name not in skip:
+            parts += (name, b": ", value, b"\r\n")
+    for name, value in extra:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def build_response_head(status_line, headers, skip, extra):
+    """A response head: the status line, `headers` less the names in `skip`, then `extra`."""
+    parts = [status_line]
+    for name, value in headers:
+        if name not in skip:
+            parts += (name, b": ", value, b"\r\n")
+    for name, value in extra:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def has_header(headers, name):
+    """Is there a (name, value) pair with this name in `headers`?"""
+    for pair in headers:
+        if pair[0] == name:
+            return True
+    return False

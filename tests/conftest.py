@@ -31,7 +31,7 @@ def load_twin(name: str, python_module: str, c_module: str):
         return importlib.import_module(c_module)
     except ImportError:
         if os.environ.get("GW_NO_EXTENSIONS"):
-            pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
+            pytest.skip(reason="C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
         raise
 
 
@@ -74,7 +74,7 @@ def redis_binary() -> str:
         reason = "redis-server is not installed (make system-deps installs it)"
         if os.environ.get("GW_REQUIRE_REDIS") == "1":
             pytest.fail(f"{reason}; GW_REQUIRE_REDIS=1 requires it")
-        pytest.skip(reason)
+        pytest.skip(reason=reason)
     return path
 
 

@@ -86,3 +86,25 @@ def test_serialize_large_head(twin):
 def test_serialize_refuses_what_is_not_bytes_pairs(twin, method, target, headers):
     with pytest.raises((TypeError, ValueError)):
         twin.serialize_request_head(method, target, headers)
+
+
+def test_build_request_head_skips_names_and_appends_extra(twin):
+    headers = [(b"accept", b"*/*"), (b"connection", b"x-drop"), (b"x-drop", b"1"), (b"x-keep", b"2")]
+    head = twin.build_request_head(b"GET", b"/api/x?y=1", headers, frozenset([b"connection", b"x-drop"]),
+                                   [(b"host", b"backend:80"), (b"content-length", b"0")])
+    assert head == (b"GET /api/x?y=1 HTTP/1.1\r\naccept: */*\r\nx-keep: 2\r\nhost: backend:80\r\n"
+                    b"content-length: 0\r\n\r\n")
+
+
+def test_build_request_head_takes_any_sequences_like_the_python_twin(twin):
+    head = twin.build_request_head(b"PUT", b"/", ((b"a", b"1"),), {b"b"}, ((b"c", b"3"),))
+    assert head == b"PUT / HTTP/1.1\r\na: 1\r\nc: 3\r\n\r\n"
+
+
+def test_build_response_head_and_has_header(twin):
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"5")]
+    assert twin.has_header(headers, b"content-length") and not twin.has_header(headers, b"x-none")
+    head = twin.build_response_head(b"HTTP/1.1 200 OK\r\n", headers, frozenset([b"content-length"]),
+                                    [(b"content-length", b"9"), (b"connection", b"close")])
+    assert head == (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n"
+                    b"connection: close\r\n\r\n")

@@ -21,7 +21,7 @@ def c_twin():
         return importlib.import_module("gwcore._fastpath")
     except ImportError:
         if os.environ.get("GW_NO_EXTENSIONS"):
-            pytest.skip("C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
+            pytest.skip(reason="C twin not built: pure-Python build (GW_NO_EXTENSIONS=1)")
         raise
 
 
@@ -145,6 +145,9 @@ def test_head_twins_agree(c_twin, headers):
     assert c_twin.strip_hop_by_hop(headers) == py_twin.strip_hop_by_hop(headers)
     assert (c_twin.serialize_request_head(b"GET", b"/x", headers)
             == py_twin.serialize_request_head(b"GET", b"/x", headers))
+    skip, extra = frozenset([b"te", b"x-a"]), headers[:2]
+    assert (c_twin.build_request_head(b"GET", b"/x", headers, skip, extra)
+            == py_twin.build_request_head(b"GET", b"/x", headers, skip, extra))
 
 
 # ---------------------------------------------------------------- the chooser
@@ -166,5 +169,5 @@ def test_chooser_takes_python_twin_when_told(tmp_path):
 
 def test_chooser_takes_c_twin_by_default(tmp_path):
     if os.environ.get("GW_NO_EXTENSIONS"):
-        pytest.skip("pure-Python build (GW_NO_EXTENSIONS=1): no C twin to choose")
+        pytest.skip(reason="pure-Python build (GW_NO_EXTENSIONS=1): no C twin to choose")
     assert _implementation(False, tmp_path) == "c"

@@ -15,6 +15,7 @@ from gwcore.pipeline.subscriptions import authorize
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
 from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
+from gwcore.workers.responding import Responding
 
 # Request headers that need a look as they arrive; everything else is only collected.
 H_HOST, H_LENGTH, H_TE, H_EXPECT, H_CONNECTION, H_XFF, H_REQUEST_ID = range(7)
@@ -31,7 +32,7 @@ def skip_set(request_id_header: bytes) -> frozenset:
     return HOP_BY_HOP | REPLACED | {request_id_header}
 
 
-class Exchange(Forwarding):
+class Exchange(Forwarding, Responding):
     """Per-request state; the connection (HttpProtocol) owns the per-connection state."""
 
     __slots__ = (
@@ -285,13 +286,14 @@ class Exchange(Forwarding):
         Program than the pipeline's, e.g. its preflight)."""
         program = self.program = pipeline.program if program is None else program
         worker = self.worker
-        host = self.host.decode("latin-1")
-        url = Url(worker.scheme.decode("ascii"), host, self.path, Query(query))
+        url = Url(worker.scheme_text, self.host, self.path, Query(query))
         # matched parameters are values, as APIM gives them: decoded once here (the path kept its
         # escapes), so rewrite-uri's re-encoding does not turn %20 into %2520
-        params = {name: unquote(value) for name, value in self.params.items()} if self.params else {}
-        request = Request(self.method.decode("ascii"), url, Headers(self.headers),
-                          self.conn.peer.decode("ascii"), params)
+        params = self.params
+        if params:
+            params = {name: unquote(value) if "%" in value else value for name, value in params.items()}
+        request = Request(self.method.decode("ascii"), url, Headers(self.headers), self.conn.peer_text,
+                          params or {})
         api, operation = self.api, self.operation
         ctx = self.ctx = Context(
             self, request, api.info if api else None, operation.info if operation else None,
@@ -349,7 +351,7 @@ class Exchange(Forwarding):
         if self.ctx is not None:
             if self.run.section != DONE:
                 self.run.abandon()
-            self.ctx._ended()
+            self.ended()
         self.worker.requests += 1
         if self.worker.observe is not None:  # metrics and tracing (gwcore/observability)
             self.worker.observe(self)
@@ -369,7 +371,15 @@ class Exchange(Forwarding):
             self.connecting = None
         if self.ctx is not None:
             self.run.abandon()
-            self.ctx._ended()
+            self.ended()
+
+    def ended(self) -> None:
+        """Run the context's end callbacks, then break the context's reference cycles (context,
+        run and exchange point at each other): refcounting frees them now, not the cyclic GC."""
+        ctx, run = self.ctx, self.run
+        ctx._ended()
+        ctx._run = ctx._exchange = None
+        run.ctx = run.host = None
 
     # ------------------------------------------------------------ for routing by header
 

@@ -1,35 +1,23 @@
-"""The backend half of an exchange: send the request through the pool, stream the answer back.
+"""The way to the backend: send the request (head and body) through the pool to a member.
 
 Two ways through: a plain operation (only the default forward-request) forwards straight
-from the parsed request; an operation with policies forwards what its context says and
-hands the backend's answer to the outbound steps before anything is written.
+from the parsed request; an operation with policies forwards what its context says. The
+answer coming back is workers/responding.py's.
 """
 from time import perf_counter
 
-from gwcore.pipeline.context import Body
+from gwcore.fastpath import build_request_head
 from gwcore.pipeline.errors import BackendError
 from gwcore.pipeline.runner import WAIT
 from gwcore.upstream.pool import ConnectFailed
 from gwcore.workers import replies
-from gwcore.workers.flow_control import PEER_FULL, PENDING_BODY
+from gwcore.workers.flow_control import PENDING_BODY
 
 BODY_NONE, BODY_LENGTH, BODY_CHUNKED = 0, 1, 2
-OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE, OUT_HELD, OUT_BUFFER, OUT_DISCARD = range(7)
+OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE, OUT_HELD, OUT_BUFFER, OUT_DISCARD, OUT_STREAM = range(8)
 IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-NO_BODY_STATUS = frozenset([204, 304])
-FRAMING = frozenset([b"content-length", b"transfer-encoding"])
-
-
-def build_request_head(method: bytes, target: bytes, headers: list, skip: frozenset, extra: list) -> bytes:
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        if name not in skip:
-            parts += (name, b": ", value, b"\r\n")
-    for name, value in extra:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+PENDING_HIGH_WATER = 256 * 1024   # request body held before the backend is ready: pause reading above
 
 
 def frame_chunks(chunks: list) -> bytes:
@@ -38,7 +26,7 @@ def frame_chunks(chunks: list) -> bytes:
 
 
 class Forwarding:
-    """Mixin of Exchange: everything between the gateway and the backend member."""
+    """Mixin of Exchange: the request's way to the backend member."""
 
     __slots__ = ()
 
@@ -102,10 +90,18 @@ class Forwarding:
             framing = self._stream_framing()
             if self.expect and not self.request_complete and self.body_received == 0:
                 self.conn.transport.write(CONTINUE)
-        self.head = self.build_head(request.method.encode("ascii"), target, pool.member.host_header,
-                                    request.headers._items, framing)
+        method = request.method.encode("ascii")
+        self.head = self.build_head(method, target, pool.member.host_header, request.headers._items, framing)
         self.forwarded = True
-        self.out_mode = OUT_BUFFER if self.program.response_body else OUT_HELD
+        program = self.program
+        if program.response_body:
+            self.out_mode = OUT_BUFFER
+        elif program.streams and method == self.method:
+            # the answer goes back as on a plain operation (set-method may have made a GET a HEAD:
+            # that answer needs the held path, which knows it has no body)
+            self.out_mode = OUT_STREAM
+        else:
+            self.out_mode = OUT_HELD
         self.held = []
         self._send_to(pool)
         return WAIT
@@ -229,217 +225,3 @@ class Forwarding:
             return self.request_buffered()
         if self.body_mode == BODY_CHUNKED and self.streaming_body and self.upstream is not None:
             self.upstream.write(b"0\r\n\r\n")
-
-    # ------------------------------------------------------------ upstream response
-
-    def upstream_headers(self, status: int, headers: list):
-        self.status = status
-        if self.ctx is not None:
-            response = self.ctx.response
-            response.status_code = status
-            response.reason = None
-            response.headers._items[:] = headers
-            response.body = None
-            if self.upstream.head_request and self.method != b"HEAD":
-                response.body = _EMPTY  # sent as HEAD (set-method): no body, whatever Content-Length says
-            if self.out_mode == OUT_HELD:
-                self.run.resume()
-                if self.out_mode == OUT_HELD and self.upstream is not None:
-                    self.upstream.transport.pause_reading()  # outbound waits: hold the backend
-                    self.held_paused = True
-            return
-        self.out.append(self.response_head(status, None, headers, None))
-        self.response_started = True
-
-    def response_head(self, status: int, reason, headers: list, body_length) -> bytes:
-        """Serialise the answer's head and decide how its body is framed (self.out_mode)."""
-        worker = self.worker
-        has_length = body_length is not None
-        parts = [replies.status_line(status, reason)]
-        for name, value in headers:  # hop-by-hop ones were dropped as they arrived
-            if name == b"content-length":
-                # a 204 may carry no length (RFC 9110 8.6), even when set-status made it one
-                if body_length is not None or status == 204:
-                    continue
-                has_length = True
-            elif body_length is not None and name == b"transfer-encoding":
-                continue
-            parts += (name, b": ", value, b"\r\n")
-        if self.method == b"HEAD" or status in NO_BODY_STATUS:
-            self.out_mode = OUT_NONE if body_length is None else OUT_DISCARD
-            if body_length is not None and status not in NO_BODY_STATUS:
-                parts.append(b"content-length: %d\r\n" % body_length)  # HEAD: the length a GET gets
-        elif body_length is not None:
-            parts.append(b"content-length: %d\r\n" % body_length)
-            self.out_mode = OUT_DISCARD
-        elif has_length:
-            self.out_mode = OUT_LENGTH
-        elif self.version == "1.1":
-            self.out_mode = OUT_CHUNKED
-            parts.append(b"transfer-encoding: chunked\r\n")
-        else:
-            self.out_mode = OUT_CLOSE
-            self.keep_alive = False
-        parts += (worker.request_id_header, b": ", self.request_id, b"\r\n")
-        if not self.keep_alive or worker.draining:
-            self.keep_alive = False
-            parts.append(b"connection: close\r\n\r\n")
-        elif self.version == "1.0":
-            parts.append(b"connection: keep-alive\r\n\r\n")
-        else:
-            parts.append(b"\r\n")
-        return b"".join(parts)
-
-    def upstream_body(self, chunk: bytes):
-        self.bytes_out += len(chunk)
-        mode = self.out_mode
-        if mode == OUT_LENGTH or mode == OUT_CLOSE:
-            self.out.append(chunk)
-        elif mode == OUT_CHUNKED:
-            self.out.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        elif mode == OUT_HELD or mode == OUT_BUFFER:
-            self.held.append(chunk)
-
-    def upstream_flush(self):
-        """End of one upstream read: write what it produced to the client in one call."""
-        out = self.out
-        if out:
-            self.conn.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
-        self.upstream_deadline = self.worker.loop.time() + self.timeout
-
-    def upstream_complete(self, keep_alive: bool):
-        conn = self.upstream
-        self.upstream = None
-        mode = self.out_mode
-        if keep_alive and self.request_complete:
-            if self.held_paused:
-                # upstream_headers paused reading while outbound (or a retry) waits, and the rest of
-                # the answer was already in hand: a pooled connection must read its next answer
-                conn.transport.resume_reading()
-                self.held_paused = False
-            self.pool.release(conn)
-        else:
-            conn.close()
-            if not self.request_complete:
-                self.keep_alive = False  # the rest of the client's body has nowhere to go
-        if mode == OUT_BUFFER:
-            self.ctx.response.body = Body(b"".join(self.held))
-            self.held = None
-            return self.run.resume()
-        if mode == OUT_HELD:
-            return  # outbound still runs; send_response writes what is held and finishes
-        if mode == OUT_CHUNKED:
-            self.out.append(b"0\r\n\r\n")
-        self.upstream_flush()
-        self.finish()
-
-    def upstream_failed(self, reason: str, got_bytes: bool):
-        """The upstream connection closed or sent garbage before the response was complete."""
-        conn = self.upstream
-        self.upstream = None
-        if self.done:
-            return
-        if not self.response_started:
-            if (reason == "closed" and not got_bytes and conn is not None and conn.reused
-                    and not self.retried and self.body_mode == BODY_NONE and self.method in IDEMPOTENT):
-                # a pooled connection the backend had already closed: once more on a fresh one
-                self.retried = True
-                self.connecting = self.worker.loop.create_task(self.connect())
-                return
-            self.keep_alive = self.keep_alive and self.request_complete
-            return self.backend_failed(502, replies.BACKEND_UNAVAILABLE, "BackendConnectionFailure")
-        if self.out_mode == OUT_CLOSE and reason == "closed":
-            self.upstream_flush()
-            return self.finish()
-        self.keep_alive = False
-        self.conn.transport.abort()
-        self.finish()
-
-    def backend_failed(self, status: int, message: str, reason: str) -> None:
-        self.held = None
-        if self.run is not None:
-            return self.run.fail(BackendError(status, message, reason))
-        self.reply(status, message)
-
-    def upstream_write_paused(self):
-        self.conn.flow.pause_reading(PEER_FULL)
-
-    def upstream_write_resumed(self):
-        self.conn.flow.resume_reading(PEER_FULL)
-
-    def check_deadline(self, now: float):
-        """Called by the worker's sweep: a backend that stays silent too long gets 504."""
-        if self.upstream is not None and now > self.upstream_deadline:
-            conn = self.upstream
-            self.upstream = None
-            conn.abort()
-            if not self.response_started:
-                self.keep_alive = self.keep_alive and self.request_complete
-                return self.backend_failed(504, replies.BACKEND_TIMEOUT, "Timeout")
-            self.keep_alive = False
-            self.conn.transport.abort()
-            self.finish()
-
-    # ------------------------------------------------------------ answers of a pipeline
-
-    def send_response(self, ctx) -> None:
-        """The pipeline is done: write context.response; a backend body not read streams on."""
-        if self.done:
-            return
-        response = ctx.response
-        headers = response.headers._items
-        if ctx._extra:
-            headers = headers + ctx._extra
-        body = response.body
-        held = self.held
-        self.held = None
-        if not self.request_complete and self.body_mode != BODY_NONE and not self.forwarded:
-            self.keep_alive = False  # answered before the body arrived: do not read it all
-        streaming = body is None and self.out_mode == OUT_HELD
-        if body is None and not streaming:
-            body = _EMPTY
-        head = self.response_head(response.status_code, response.reason, headers,
-                                  None if streaming else len(body.bytes))
-        self.response_started = True
-        self.status = response.status_code
-        if not streaming:
-            if self.out_mode == OUT_DISCARD and self.method != b"HEAD" and response.status_code not in NO_BODY_STATUS:
-                head += body.bytes
-                self.bytes_out = len(body.bytes)
-            self.conn.transport.write(head)
-            # the backend's own body is not wanted: drop the connection; an answer to HEAD has
-            # none and completes as soon as this returns, so that connection goes back to the pool
-            if self.upstream is not None and not self.upstream.head_request:
-                self.upstream.abort()
-                self.upstream = None
-            return self.finish()
-        self.out.append(head)
-        for chunk in held or ():
-            self.bytes_out -= len(chunk)  # counted as they arrived
-            self.upstream_body(chunk)
-        if self.upstream is None:           # the backend finished while outbound ran
-            if self.out_mode == OUT_CHUNKED:
-                self.out.append(b"0\r\n\r\n")
-            self.upstream_flush()
-            return self.finish()
-        if self.held_paused:                # outbound waited: the backend's read loop is paused
-            self.held_paused = False
-            self.upstream_flush()
-            self.upstream.transport.resume_reading()
-        # else we are inside the backend's read: it flushes head and body in one write when it ends
-
-    def send_error(self, error) -> None:
-        """The default error reply (no on-error section, or on-error failed too)."""
-        if self.done:
-            return
-        self._drop_upstream()
-        if self.response_started:
-            self.keep_alive = False
-            self.conn.transport.abort()
-            return self.finish()
-        self.reply(error.status, error.message, error.headers)
-
-
-_EMPTY = Body(b"")
-PENDING_HIGH_WATER = 256 * 1024

@@ -24,7 +24,7 @@ class _Refused(Exception):
 class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         # per-connection state
-        "worker", "loop", "transport", "parser", "peer", "flow", "active", "queue", "failure",
+        "worker", "loop", "transport", "parser", "peer", "peer_text", "flow", "active", "queue", "failure",
         "closing", "wait", "deadline",
         # per-request state: the request being parsed
         "current",
@@ -36,6 +36,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
         self.peer = b""
+        self.peer_text = ""
         self.flow = None
         self.active = None      # the exchange whose answer is being written
         self.queue = deque()    # parsed requests waiting for their turn
@@ -51,7 +52,8 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = transport
         self.flow = FlowControl(transport)
         peer = transport.get_extra_info("peername")
-        self.peer = (peer[0] if peer else "unknown").encode("ascii")
+        self.peer_text = peer[0] if peer else "unknown"
+        self.peer = self.peer_text.encode("ascii")
         self.worker.connections.add(self)
         self.deadline = self.loop.time() + self.worker.timeouts.header_read
 

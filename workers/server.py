@@ -35,6 +35,7 @@ class Worker:
         self.draining = False
         self.server = None
         self.scheme = b"http"
+        self.scheme_text = "http"
         self.configuration_status = "Synced"
         self.upstreams = Upstreams(loop)
         self.access_log = None

@@ -1,5 +1,4 @@
 """The immutable runtime Plan compiled from a validated config: routes, backends, pipelines."""
-import hashlib
 import hmac
 import os
 import time
@@ -22,7 +21,7 @@ _KEY_SECRET = os.urandom(32)
 
 
 def key_digest(key: str) -> bytes:
-    return hmac.new(_KEY_SECRET, key.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+    return hmac.digest(_KEY_SECRET, key.encode("utf-8", "surrogateescape"), "sha256")
 
 
 @dataclass(frozen=True)
@@ -111,11 +110,17 @@ class SubscriptionPlan:
     target: Optional[str]
     active: bool
     digests: tuple
+    # context.subscription per key (at most the two keys of this subscription reach it)
+    _infos: dict = field(default_factory=dict, repr=False, compare=False)
 
     def info(self, key: str) -> Named:
-        """context.subscription for a call made with `key`."""
-        return Named(id=self.name, name=self.name, key=key, scope=self.scope if self.target is None
-                     else f"{self.scope}:{self.target}")
+        """context.subscription for a call made with `key` (built once per key)."""
+        found = self._infos.get(key)
+        if found is None:
+            found = self._infos[key] = Named(id=self.name, name=self.name, key=key,
+                                             scope=self.scope if self.target is None
+                                             else f"{self.scope}:{self.target}")
+        return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +139,7 @@ class Plan:
     subscriptions: dict = field(repr=False)
     _by_digest: dict = field(repr=False)
     product_infos: dict = field(repr=False, default_factory=dict)  # name -> context.product
+    _valid_keys: dict = field(repr=False, default_factory=dict)    # key -> subscription, once proved
     # What runs for a request no operation matches: the global on-error section (APIM's
     # OperationNotFound); None in plans built without behaviour.
     unmatched: Optional[Pipeline] = field(repr=False, default=None)
@@ -143,12 +149,23 @@ class Plan:
         return self.router.match(method, path, query, headers)
 
     def find_subscription(self, key: str) -> Optional[SubscriptionPlan]:
-        """The subscription owning `key`, compared in constant time; None if no such key."""
+        """The subscription owning `key`, compared in constant time; None if no such key.
+
+        A key that proved valid is remembered (only valid keys are, so the memo is bounded by
+        the config): later calls with it skip the HMAC. A dict lookup compares a string only
+        after its randomised hash matched, so it tells a caller nothing about near misses."""
+        known = self._valid_keys.get(key)
+        if known is not None:
+            return known
         digest = key_digest(key)
         sub = self._by_digest.get(digest)
-        if sub is None or not any(hmac.compare_digest(digest, d) for d in sub.digests):
+        if sub is None:
             return None
-        return sub
+        for candidate in sub.digests:
+            if hmac.compare_digest(digest, candidate):
+                self._valid_keys[key] = sub
+                return sub
+        return None
 
     def summary(self) -> str:
         ops = sum(len(a.operations) for a in self.apis.values())

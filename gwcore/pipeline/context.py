@@ -114,15 +114,31 @@ class Query:
 class Url:
     """context.request.url: scheme, host, port, path (normalised) and query."""
 
-    __slots__ = ("scheme", "host", "port", "path", "query")
+    __slots__ = ("scheme", "_authority", "path", "query")
 
-    def __init__(self, scheme: str, host: str, path: str, query: Query):
+    def __init__(self, scheme: str, authority: bytes, path: str, query: Query):
         self.scheme = scheme
-        name, _, port = host.rpartition(":") if host.rpartition(":")[2].isdigit() else (host, "", "")
-        self.host = name
-        self.port = int(port) if port else (443 if scheme == "https" else 80)
+        self._authority = authority   # the Host header as received; split when asked for
         self.path = path
         self.query = query
+
+    def _split(self) -> tuple:
+        authority = self._authority
+        host = authority.decode("latin-1") if isinstance(authority, bytes) else authority
+        if host.startswith("["):          # [v6 address]:port
+            end = host.find("]") + 1
+            name, port = host[:end], host[end + 1:] if host[end:end + 1] == ":" else ""
+        else:
+            name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+        return name, int(port) if port.isdigit() else (443 if self.scheme == "https" else 80)
+
+    @property
+    def host(self) -> str:
+        return self._split()[0]
+
+    @property
+    def port(self) -> int:
+        return self._split()[1]
 
     def __str__(self) -> str:
         query = str(self.query)
@@ -219,7 +235,7 @@ class Variables(dict):
 class Context:
     """One request's context. Built only for operations whose pipeline has policy steps."""
 
-    __slots__ = ("request", "response", "api", "operation", "product", "subscription", "variables",
+    __slots__ = ("request", "response", "api", "operation", "product", "subscription", "_variables",
                  "request_id", "last_error", "jwt", "timestamp",
                  "_exchange", "_run", "_backend", "_rest", "_finally", "_state", "_extra")
 
@@ -231,7 +247,7 @@ class Context:
         self.operation = operation
         self.product = product
         self.subscription = subscription
-        self.variables = Variables()
+        self._variables = None      # made on first use: most requests set none
         self.request_id = request_id
         self.last_error = None
         self.jwt = None
@@ -243,6 +259,14 @@ class Context:
         self._finally = None        # callbacks when the request ends (limit-concurrency release)
         self._state = None          # per-request scratch of steps that loop (retry counters)
         self._extra = None          # headers for whatever response is sent (CORS)
+
+    @property
+    def variables(self) -> Variables:
+        """context.variables (APIM's context.Variables)."""
+        found = self._variables
+        if found is None:
+            found = self._variables = Variables()
+        return found
 
     def _add_response_headers(self, headers) -> None:
         if self._extra is None:

@@ -43,7 +43,7 @@ SECTION_NAMES = ("inbound", "backend", "outbound", "on-error", "")
 class Program:
     """The flat steps of one pipeline, per section, and what the exchange must do for them."""
 
-    __slots__ = ("sections", "request_body", "response_body", "forwards", "preflight")
+    __slots__ = ("sections", "request_body", "response_body", "forwards", "preflight", "streams")
 
     def __init__(self, inbound: tuple, backend: tuple, outbound: tuple, on_error: tuple,
                  request_body: bool, response_body: bool, forwards: bool, preflight: "Program" = None):
@@ -52,6 +52,11 @@ class Program:
         self.response_body = response_body  # read the whole backend body before outbound runs
         self.forwards = forwards            # some step sends the request to the backend
         self.preflight = preflight          # what answers a CORS preflight: the cors steps only
+        # Nothing runs after the backend answers (the backend section is one plain
+        # forward-request, outbound is empty): its answer streams back as on a plain
+        # operation, with the headers inbound steps added (CORS, RateLimit).
+        self.streams = (not outbound and len(backend) == 1 and getattr(backend[0], "plain_forward", False)
+                        and not response_body)
 
 
 class Run:

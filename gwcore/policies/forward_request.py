@@ -30,6 +30,7 @@ class ForwardRequest(PolicyConfig):
             return ctx._exchange.forward(ctx, timeout)
 
         if not fail_on_error:
+            forward_request.plain_forward = True  # what comes back needs no step: Program.streams
             return [forward_request]
 
         def check_status(ctx):

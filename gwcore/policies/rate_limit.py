@@ -5,7 +5,8 @@ from pydantic import Field, model_validator
 
 from gwcore.observability.metrics import count_decision
 from gwcore.pipeline.errors import PolicyError
-from gwcore.pipeline.limits import check_all, ratelimit_headers, state_of
+from gwcore.pipeline.limits import check_all, ratelimit_headers, state_of, then, unavailable
+from gwcore.state.base import Decision, StateUnavailable
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
 from gwcore.policies.fields import Element, HeaderName, ScopeRestricted, Text, duration, integer, many
@@ -49,27 +50,6 @@ class ApiLimit(LimitTarget):
 class RateLimitHeaders(PolicyConfig):
     """Response headers and variables reporting a call-rate limit's state."""
 
-    def answer_decision(self, ctx, decision, period: float) -> None:
-        """Report `decision` as this statement's attributes ask; raise the 429 when it denies."""
-        count_decision(self.policy_name, decision.allowed)
-        variables = ctx.variables
-        if self.remaining_calls_variable_name:
-            variables[self.remaining_calls_variable_name] = decision.remaining
-        headers = ratelimit_headers(self.policy_name, decision, period)
-        if self.remaining_calls_header_name:
-            headers.append((self.remaining_calls_header_name.lower().encode("latin-1"), b"%d" % decision.remaining))
-        if self.total_calls_header_name:
-            headers.append((self.total_calls_header_name.lower().encode("latin-1"), b"%d" % decision.limit))
-        if decision.allowed:
-            ctx._add_response_headers(headers)
-            return
-        wait = max(decision.retry_after, 1)
-        if self.retry_after_variable_name:
-            variables[self.retry_after_variable_name] = wait
-        headers.append((self.retry_after_header_name.lower().encode("latin-1"), b"%d" % wait))
-        raise PolicyError(429, f"Rate limit is exceeded. Try again in {wait} seconds.", "RateLimitExceeded",
-                          source=self.policy_name, headers=tuple(headers))
-
     retry_after_header_name: HeaderName = Field("Retry-After", description="Header carrying the seconds to wait"
                                                                            " once the limit is exceeded.")
     retry_after_variable_name: Optional[Text] = Field(None, description="Variable receiving the seconds to wait"
@@ -79,6 +59,41 @@ class RateLimitHeaders(PolicyConfig):
     remaining_calls_variable_name: Optional[Text] = Field(None, description="Variable receiving the calls left"
                                                                             " in the window.")
     total_calls_header_name: Optional[HeaderName] = Field(None, description="Header carrying `calls`.")
+
+    def reporter(self):
+        """A function (ctx, decision, period) that reports a decision as this statement's attributes
+        ask and raises the 429 when it denies. Header names are encoded once, here."""
+        remaining_variable = self.remaining_calls_variable_name
+        retry_variable = self.retry_after_variable_name
+        remaining_header = _name(self.remaining_calls_header_name)
+        total_header = _name(self.total_calls_header_name)
+        retry_header = _name(self.retry_after_header_name)
+        policy_name = self.policy_name
+
+        def report(ctx, decision, period: float) -> None:
+            count_decision(policy_name, decision.allowed)
+            if remaining_variable:
+                ctx.variables[remaining_variable] = decision.remaining
+            headers = ratelimit_headers(policy_name, decision, period)
+            if remaining_header:
+                headers.append((remaining_header, b"%d" % decision.remaining))
+            if total_header:
+                headers.append((total_header, b"%d" % decision.limit))
+            if decision.allowed:
+                ctx._add_response_headers(headers)
+                return
+            wait = max(decision.retry_after, 1)
+            if retry_variable:
+                ctx.variables[retry_variable] = wait
+            headers.append((retry_header, b"%d" % wait))
+            raise PolicyError(429, f"Rate limit is exceeded. Try again in {wait} seconds.", "RateLimitExceeded",
+                              source=policy_name, headers=tuple(headers))
+
+        return report
+
+
+def _name(header):
+    return header.lower().encode("latin-1") if header else None
 
 
 @policy("rate-limit", sections=frozenset({"inbound"}))
@@ -101,19 +116,31 @@ class RateLimit(ScopeRestricted, RateLimitHeaders):
             operations = {(op.id or op.name): (op.calls, op.renewal_period) for op in limit.operation}
             apis[limit.id or limit.name] = (limit.calls, limit.renewal_period, operations)
 
+        report = self.reporter()
+        calls, period = self.calls, self.renewal_period
+        counters = {}   # subscription id -> its counter key, built once
+
         def rate_limit(ctx):
             subscription = ctx.subscription
             if subscription is None:
                 return None
-            base = f"rl:{where}:{subscription.id}"
-            checks = [(base, self.calls, self.renewal_period)]
+            base = counters.get(subscription.id)
+            if base is None:
+                base = counters[subscription.id] = f"rl:{where}:{subscription.id}"
             api = apis.get(ctx.api.name)
-            if api is not None:
-                checks.append((f"{base}:api:{ctx.api.name}", api[0], api[1]))
-                operation = api[2].get(ctx.operation.id)
-                if operation is not None:
-                    checks.append((f"{base}:op:{ctx.api.name}:{ctx.operation.id}", *operation))
+            if api is None:  # the common case: one limit, and a local answer needs no callback
+                try:
+                    result = state_of(ctx).rate_limit(base, calls, period)
+                except StateUnavailable:
+                    raise unavailable() from None
+                if type(result) is Decision:
+                    return report(ctx, result, period)
+                return then(result, lambda decision: report(ctx, decision, period), ctx._run.loop)
+            checks = [(base, calls, period), (f"{base}:api:{ctx.api.name}", api[0], api[1])]
+            operation = api[2].get(ctx.operation.id)
+            if operation is not None:
+                checks.append((f"{base}:op:{ctx.api.name}:{ctx.operation.id}", *operation))
             return check_all(ctx, checks, state_of(ctx).rate_limit,
-                             lambda decision, limit, period: self.answer_decision(ctx, decision, period))
+                             lambda decision, limit, window: report(ctx, decision, window))
 
         return [rate_limit]

@@ -39,6 +39,8 @@ class RateLimitByKey(RateLimitHeaders):
         if self.increment_condition is not None:
             condition = one_value(c, self.increment_condition, lambda v: v is True or as_text(v).lower() == "true")
 
+        report = self.reporter()
+
         def rate_limit_by_key(ctx):
             counter = f"rlk:{key(ctx)}"
             limit, window, cost = calls(ctx), period(ctx), count(ctx)
@@ -55,7 +57,7 @@ class RateLimitByKey(RateLimitHeaders):
                         decision = Decision(False, decision.limit, decision.remaining, wait, wait)
                     else:
                         ctx._on_end(lambda: _count_later(ctx, condition, state, counter, limit, window, cost))
-                self.answer_decision(ctx, decision, window)
+                report(ctx, decision, window)
             return then(result, decided, ctx._run.loop)
 
         return [rate_limit_by_key]

@@ -1,21 +1,5 @@
-"""Helpers of the end-to-end policy tests: whether expressions are built, what the origin saw."""
+"""Helpers of the end-to-end policy tests: what the origin saw, waiting for a condition."""
 import time
-
-from gwcore.pipeline.expressions import ExpressionError, compile_value
-
-
-def _expressions_built() -> bool:
-    try:
-        compile_value("@(1)")
-    except ExpressionError:
-        return False
-    return True
-
-
-EXPRESSIONS = _expressions_built()
-"""True once the expression language is merged: the tests marked with it switch on by themselves."""
-
-EXPRESSIONS_REASON = "expressions land with the expressions branch"
 
 
 def received(origin, since: int) -> list:

@@ -108,7 +108,7 @@ def echo(gw, path: str) -> dict:
     return answer.echo
 
 
-def test_backend_id(gw, origin):
+def test_requests_go_to_the_backend_named_by_id(gw, origin):
     sent = echo(gw, "/sbs/id?x=1")
     assert sent["target"] == "/alt/id?x=1"
     assert sent["headers"]["host"] == f"127.0.0.1:{origin.port}"

@@ -1,7 +1,6 @@
 """set-variable: a name (no expression) and a literal or expression value; end to end, read later."""
 import pytest
 
-from .support import EXPRESSIONS, EXPRESSIONS_REASON
 
 
 def test_literal_and_expression(policies):
@@ -50,15 +49,6 @@ apis:
     operations:
       - {id: literal, method: GET, url_template: /literal,
          policies: {inbound: [{set-variable: {name: n, value: 5}}]}}
-"""
-
-E2E_EXPRESSIONS = """
-apis:
-  v:
-    path: v
-    backend: origin
-    subscription_required: false
-    operations:
       - id: read-later
         method: GET
         url_template: /read-later
@@ -85,17 +75,14 @@ apis:
 
 @pytest.fixture(scope="module")
 def gw(serve):
-    return serve(E2E_EXPRESSIONS if EXPRESSIONS else E2E)
+    return serve(E2E)
 
 
 def test_a_literal_variable_does_not_disturb_the_request(gw):
-    if EXPRESSIONS:
-        pytest.skip("the literal-only config is replaced by the expressions one")
     answer = gw.get("/v/literal")
     assert answer.status == 200 and answer.json()["target"] == "/api/literal"
 
 
-@pytest.mark.skipif(not EXPRESSIONS, reason=EXPRESSIONS_REASON)
 def test_a_variable_is_read_by_later_statements(gw):
     answer = gw.get("/v/read-later")
     assert answer.status == 200
@@ -103,6 +90,5 @@ def test_a_variable_is_read_by_later_statements(gw):
     assert answer.headers["x-method"] == "GET"
 
 
-@pytest.mark.skipif(not EXPRESSIONS, reason=EXPRESSIONS_REASON)
 def test_variables_live_across_sections(gw):
     assert gw.get("/v/across").headers["x-count"] == "42"
