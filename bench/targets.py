@@ -243,7 +243,9 @@ def start_gwcore(name: str, config: str, workers: int, env: dict, cpus=None, wai
                                "--workers", str(workers), "--pidfile", pidfile]
     # cwd=WORK: started from the repository root, the worker's `python -m gwcore.workers.main`
     # imports the source tree's gwcore/ (which has no workers/) instead of the installed package.
-    process = Process(name, argv, port, env={**os.environ, **env}, cwd=WORK, stop_signal=signal.SIGINT)
+    # an admin listener of its own (gateways run side by side; the default port would be shared)
+    admin = {"GWCORE_GATEWAY__ADMIN__LISTEN": f"127.0.0.1:{free_port()}"}
+    process = Process(name, argv, port, env={**os.environ, **admin, **env}, cwd=WORK, stop_signal=signal.SIGINT)
     process.pidfile = pidfile
     process.workers = workers
     process.tls_port = tls_port

@@ -1,5 +1,6 @@
-"""The `gwcore` command line: run, check, reload, stop, version."""
+"""The `gwcore` command line: run, check, reload, stop, top, version."""
 import argparse
+import os
 import sys
 
 from gwcore import __version__
@@ -44,6 +45,18 @@ def cmd_stop(args) -> int:
     return client.stop(args.pidfile, args.timeout)
 
 
+def cmd_top(args) -> int:
+    import importlib.util
+    if importlib.util.find_spec("rich") is None:
+        print("gwcore top needs the optional extra `top` (the rich library): pip install 'gwcore[top]'",
+              file=sys.stderr)
+        return 2
+    from gwcore import top
+    token = args.token or os.environ.get("GWCORE_ADMIN_TOKEN")
+    url = args.admin if "://" in args.admin else f"http://{args.admin}"
+    return top.run(url, token, once=args.once, interval=args.interval)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gwcore", description="A fast, self-hosted API gateway.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--pidfile", required=True, help="the pid file given to `gwcore run`")
     stop.add_argument("--timeout", type=float, help="seconds to wait (default: timeouts.graceful + 10)")
     stop.set_defaults(func=cmd_stop)
+
+    top = sub.add_parser("top", help="live view of a running gateway's workers (needs gwcore[top])")
+    top.add_argument("--admin", default="127.0.0.1:9901", help="the admin listener, HOST:PORT or URL")
+    top.add_argument("--token", default=None, help="the admin token (default: $GWCORE_ADMIN_TOKEN)")
+    top.add_argument("--once", action="store_true", help="print one frame and exit (no live refresh)")
+    top.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    top.set_defaults(func=cmd_top)
 
     version = sub.add_parser("version", help="print the version, fast path and Python")
     version.set_defaults(func=cmd_version)

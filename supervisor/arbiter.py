@@ -12,8 +12,10 @@ import time
 import orjson
 
 from gwcore.supervisor import scaling, shared
+from gwcore.supervisor.admin import AdminServer
 from gwcore.supervisor.channel import Channel
 from gwcore.supervisor.health import HealthThread
+from gwcore.supervisor.metrics import Totals
 from gwcore.supervisor.notify import live_pid, remove_if_ours, sd_notify, write_atomically
 from gwcore.supervisor.reload import ConfigState, reload
 from gwcore.supervisor.signals import SignalQueue
@@ -51,6 +53,8 @@ class Supervisor:
         self.restarts = collections.Counter()
         self.announced_ready = False
         self.reload_waiting = None   # generation to be applied everywhere before READY=1
+        self.metrics = Totals()      # what the workers counted (supervisor/metrics.py)
+        self.admin = AdminServer(self)
 
     @property
     def settings(self):
@@ -98,12 +102,14 @@ class Supervisor:
             write_atomically(self.pidfile, f"{os.getpid()}\n")
         self.log.info("gwcore supervisor %d: %d worker(s) on http://%s%s; %s", os.getpid(), self.target,
                       listen, f" and https://{tls}" if tls else "", plan.summary())
+        self.admin.configure(plan.settings.admin)  # before the workers: /readyz says 503 while they boot
         self.top_up()
         return True
 
     def _shut_down(self) -> None:
         if self.health is not None:
             self.health.stop()
+        self.admin.close()
         for worker in self.slots.workers():  # only after an error: normally none is left
             _kill(worker.pid, signal.SIGKILL)
         for slot in list(self.slots.slots.values()):
@@ -124,11 +130,17 @@ class Supervisor:
         wakeup = self.signals.wakeup_reader.fileno()
         for fd in (wakeup, *readers):
             poller.register(fd, select.POLLIN)
-        for fd, _ in poller.poll(TICK * 1000):
+        admin = self.admin.fds()
+        for fd, events in admin.items():
+            poller.register(fd, events)
+        for fd, events in poller.poll(TICK * 1000):
             if fd == wakeup:
                 self.signals.drain_wakeups()
             elif fd in readers:
                 self._read(readers[fd])
+            elif fd in admin:
+                self.admin.handle(fd, events)
+        self.admin.sweep()
         for name in self.signals.pop_all():
             if self.stopping is not None and name not in STOP_SIGNALS:
                 self.log.info("%s ignored: stopping", name)
@@ -192,6 +204,7 @@ class Supervisor:
             worker.last_heartbeat = time.monotonic()
             if kind == "heartbeat":
                 worker.requests = message.get("requests", 0)
+                self.metrics.heartbeat(worker.pid, message)
             elif kind == "ready":
                 self._worker_ready(worker, message.get("generation", 0))
             elif kind == "reloaded":
@@ -246,7 +259,10 @@ class Supervisor:
                     continue
                 slot.workers.remove(worker)
                 if worker.channel is not None:
-                    worker.channel.close()
+                    self._read(worker)  # its last heartbeat may still be unread: its final counts
+                    if worker.channel is not None:
+                        worker.channel.close()
+                self.metrics.gone(worker.pid)
                 self.watchdog.exited(worker, code, now)
             if slot.retiring and not slot.workers:
                 self.slots.remove(slot)

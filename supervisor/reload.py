@@ -127,6 +127,7 @@ def reload(sup) -> None:
     sup.config.commit(plan, text)
     sup.config.record([])
     sup.health.use_plan(plan)
+    sup.admin.configure(plan.settings.admin)
     sup.log.info("reloaded %s: generation %d; %s", sup.config.file, sup.config.generation, plan.summary())
     for worker in sup.slots.workers():
         if worker.state == "ready":  # booting ones get it when they say they are ready

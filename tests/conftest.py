@@ -11,6 +11,11 @@ import pytest
 
 from harness import Origin
 
+# Every gateway a test starts would bind the default admin port 9901, which a gateway of this
+# machine (or another test run) may hold: off unless a test names a port (the environment beats
+# the file, so such a test sets this variable for its gateway).
+os.environ.setdefault("GWCORE_GATEWAY__ADMIN__LISTEN", "off")
+
 
 def free_port() -> int:
     with socket.socket() as s:

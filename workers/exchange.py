@@ -356,6 +356,8 @@ class Exchange(Forwarding, Responding):
                 self.run.abandon()
             self.ended()
         self.worker.requests += 1
+        if self.worker.observe is not None:  # metrics and tracing (gwcore/observability)
+            self.worker.observe(self)
         log = self.worker.access_log
         if log is not None:
             log.record(self)

@@ -12,11 +12,13 @@ import time
 
 import orjson
 
+from gwcore.observability import metrics
 from gwcore.supervisor import WORKER_BOOT_ERROR
 from gwcore.supervisor.channel import Channel
 
 log = logging.getLogger("gwcore.worker")
-# GWCORE_TEST_HOOKS=1 (tests only) lets SIGUSR2 block the event loop, to test the watchdog.
+# GWCORE_TEST_HOOKS=1 (tests only) lets SIGUSR2 block the event loop, to test the watchdog, and
+# GWCORE_TEST_BOOT_DELAY=S hold the worker S seconds before it says it is ready.
 TEST_HOOKS = os.environ.get("GWCORE_TEST_HOOKS") == "1"
 
 
@@ -50,6 +52,8 @@ class WorkerProcess:
         if TEST_HOOKS:
             loop.add_signal_handler(signal.SIGUSR2, self._block_loop_for_tests)
         loop.add_reader(self.channel.fileno(), self._on_control)
+        if TEST_HOOKS and os.environ.get("GWCORE_TEST_BOOT_DELAY"):  # a slow boot, to watch /readyz
+            time.sleep(float(os.environ["GWCORE_TEST_BOOT_DELAY"]))
         self.channel.send({"t": "ready", "generation": self.worker.plan.generation, "pid": os.getpid()})
         self._heartbeat()
         graceful, leave_group = loop.run_until_complete(self.stopping)
@@ -58,6 +62,9 @@ class WorkerProcess:
             loop.run_until_complete(self.worker.drain(self.worker.timeouts.graceful, leave_group))
         else:
             self.worker.stop()
+        self.channel.send(self._beat())  # the last counts: totals stay exact across a replacement
+        if self.worker.tracing is not None:
+            self.worker.tracing.shutdown()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
         return 0
@@ -70,10 +77,18 @@ class WorkerProcess:
 
     def _heartbeat(self) -> None:
         """Sent from inside the event loop: a stuck loop stops it, and the supervisor notices."""
-        self.channel.send({"t": "heartbeat", "requests": self.worker.requests})
+        self.channel.send(self._beat())
         # several beats per deadline, so one late beat on a busy machine is not a miss
         interval = min(1.0, self.worker.plan.settings.heartbeat_timeout / 4)
         self.loop.call_later(interval, self._heartbeat)
+
+    def _beat(self) -> dict:
+        """A heartbeat: the request count, what the metrics counted since the last one, the gauges."""
+        worker = self.worker
+        beat = {"t": "heartbeat", "requests": worker.requests, "gauges": metrics.gauges(worker)}
+        if worker.metrics is not None:
+            beat["metrics"] = worker.metrics.take()
+        return beat
 
     def _block_loop_for_tests(self) -> None:
         """Test hook: block the event loop the way an endless policy would."""
@@ -144,6 +159,9 @@ def main(argv=None) -> int:
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)
         worker = Worker(plan, sock, loop, slot=args.slot, shared_fds=args.shared_fd, tls_sock=tls_sock)
+        # after the fork (exec) and before serving: an SDK set up in the supervisor would not export
+        from gwcore.observability import tracing
+        worker.set_observers(tracing.setup(plan.settings))
         loop.run_until_complete(worker.start())
     except Exception:
         log.exception("worker could not start")

@@ -4,6 +4,7 @@ import os
 import socket
 import time
 
+from gwcore.observability import metrics
 from gwcore.observability.access_log import AccessLog
 from gwcore.state import open_backend
 from gwcore.state.shm import SharedTable
@@ -42,6 +43,9 @@ class Worker:
         # the host's health verdicts (the supervisor's checker writes them), when run by a supervisor
         self.upstreams = Upstreams(loop, HealthBoard(self.shared_fds[1]) if len(self.shared_fds) > 1 else None)
         self.access_log = None
+        self.metrics = None      # WorkerMetrics while gateway.metrics is on
+        self.tracing = None      # set by the worker process when OpenTelemetry is on (observability/tracing.py)
+        self.observe = None      # called by every finished exchange: counting, spans
         self._rid_prefix = os.urandom(5).hex().encode()
         self._rid_counter = 0
         self._sweeper = None
@@ -70,6 +74,29 @@ class Worker:
         self.access_log = access_log
         if old_log is not None:
             old_log.close()
+        if not settings.metrics:
+            self.metrics = None
+        elif self.metrics is None:  # kept across reloads: what it counted is still to be sent
+            self.metrics = metrics.WorkerMetrics()
+        metrics.current = self.metrics
+        self.set_observers()
+
+    def set_observers(self, tracing=None) -> None:
+        """What each finished exchange calls: the metrics' count, the tracer's spans, both or nothing."""
+        if tracing is not None:
+            self.tracing = tracing
+        counter = self.metrics.count if self.metrics is not None else None
+        if self.tracing is None:
+            self.observe = counter
+        elif counter is None:
+            self.observe = self.tracing.finished
+        else:
+            spans = self.tracing.finished
+
+            def observe(exchange):
+                counter(exchange)
+                spans(exchange)
+            self.observe = observe
 
     def _use_tls(self, tls) -> None:
         """New handshakes choose from `tls`; connections keep the context they began with. A change

@@ -116,6 +116,27 @@ class Tls(Model):
         return str(value) if isinstance(value, float) else value   # `min_version: 1.2` unquoted
 
 
+class Admin(Model):
+    """The supervisor's admin listener: /metrics, /healthz, /readyz, /admin/*."""
+
+    listen: Optional[str] = "127.0.0.1:9901"   # HOST:PORT, or off / null for none
+    token: Optional[str] = Field(None, min_length=16)  # required as Bearer on all but /healthz
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _listen(cls, value):
+        if value is None or value is False or value == "off":  # YAML 1.1 reads a bare off as false
+            return None
+        return check_host_port(value)
+
+
+class Tracing(Model):
+    """OpenTelemetry (extra gwcore[otel], on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
+
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)  # head sampling of new traces; parents decide theirs
+    service_name: str = "gwcore"
+
+
 class Gateway(Model):
     listen: str = "0.0.0.0:8080"
     tls: Optional[Tls] = None
@@ -130,6 +151,9 @@ class Gateway(Model):
     max_rss: Optional[int] = Field(None, ge=16 * 2**20)   # bytes; a worker above it is recycled
     max_requests: int = Field(0, ge=0)  # recycle a worker after this many requests (0: never)
     max_requests_jitter: int = Field(0, ge=0)
+    metrics: bool = True                # per-request counters sent to the supervisor's /metrics
+    admin: Admin = Admin()
+    tracing: Tracing = Tracing()
 
     _listen = field_validator("listen")(check_host_port)
 

@@ -5,6 +5,7 @@ keeps the request on the callback path in both cases (no Task for a local decisi
 """
 import asyncio
 
+from gwcore.observability.metrics import count_decision
 from gwcore.pipeline.errors import PolicyError
 from gwcore.state.base import Decision, StateUnavailable
 
@@ -110,6 +111,7 @@ def check_quotas(ctx, checks: list, start: float, cost: int, source: str, count_
             if (bandwidth or not count_now) and decision.remaining < (1 if bandwidth else cost):
                 wait = decision.reset if decision.reset else NEVER_SECONDS
                 decision = Decision(False, decision.limit, decision.remaining, wait, wait)
+            count_decision(source, decision.allowed)
             if not decision.allowed:
                 raise quota_denied(decision, bandwidth, source)
             if bandwidth:

@@ -5,6 +5,7 @@ from pydantic import Field
 
 import time
 
+from gwcore.observability.metrics import count_cache
 from gwcore.pipeline.caching import Coalescer, cache_of, fetch, unpack
 from gwcore.pipeline.limits import then
 from gwcore.pipeline.runner import RESPOND
@@ -80,6 +81,7 @@ class CacheLookup(PolicyConfig):
             loop = ctx._run.loop
 
             def found(value):
+                count_cache(value is not None)
                 if value is not None:
                     return serve(ctx, value)
                 waiting = coalescer.lead_or_wait(key, loop)

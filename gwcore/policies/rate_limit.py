@@ -3,6 +3,7 @@ from typing import ClassVar, Optional
 
 from pydantic import Field, model_validator
 
+from gwcore.observability.metrics import count_decision
 from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.limits import check_all, ratelimit_headers, state_of, then, unavailable
 from gwcore.state.base import Decision, StateUnavailable
@@ -70,6 +71,7 @@ class RateLimitHeaders(PolicyConfig):
         policy_name = self.policy_name
 
         def report(ctx, decision, period: float) -> None:
+            count_decision(policy_name, decision.allowed)
             if remaining_variable:
                 ctx.variables[remaining_variable] = decision.remaining
             headers = ratelimit_headers(policy_name, decision, period)

@@ -57,11 +57,16 @@ class UpstreamPool:
 
     def usable(self, now: float) -> bool:
         """Not tripped here, and not found unhealthy by the host's health checker."""
-        breaker = self.breaker
-        if breaker is not None and now < breaker.open_until:
-            return False
+        return not self.tripped(now) and self.healthy()
+
+    def healthy(self) -> bool:
+        """The host's health checker has not found the member unhealthy (True when unchecked)."""
         board = self._board
         return board is None or not board.unhealthy(self.member.health_slot, self.member.health_tag)
+
+    def tripped(self, now: float) -> bool:
+        """This worker's breaker for the member is open."""
+        return self.breaker is not None and now < self.breaker.open_until
 
     def in_flight(self) -> int:
         """Requests this worker has on the member now: its connections not idle (least-requests)."""
