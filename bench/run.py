@@ -6,7 +6,8 @@ Per scenario: nginx (1 worker) and gwcore with 1 and 2 workers, each on its own 
 with wrk in turn (A B C A B C ...) over several rounds and the medians reported. CPU per request
 is utime+stime of the proxy's own processes (read from /proc) divided by the requests wrk
 completed: the steadiest figure on a small shared machine. Any error response or socket error
-stops the run. `make bench` also writes bench/RESULTS.md; `--quick` (`make bench-quick`) only prints.
+stops the run. `make bench` also writes bench/RESULTS.md (a full run only; `--results FILE` for any
+other); `--quick` (`make bench-quick`) only prints.
 """
 import argparse
 import datetime
@@ -126,7 +127,8 @@ def parse_args(argv):
     parser.add_argument("--load-cpus", help="taskset list for origin, redis, wrk (default: the other half)")
     parser.add_argument("--include-unlanded", action="store_true",
                         help="also run scenarios bench/catalog.py lists as not landed, and say if they now work")
-    parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"), help="written unless --quick")
+    parser.add_argument("--results", help="file to write the report to; default: bench/RESULTS.md for a full"
+                                          " run (no --quick, no --scenario), else none")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.reload_duration = args.reload_duration or (6 if args.quick else 20)
@@ -191,7 +193,9 @@ def main(argv=None) -> int:
     print(report)
     if reload_result and reload_result["errors"]:
         print(f"\nRELOAD SAW ERRORS: {reload_result['detail']}\n{reload_result['out']}", flush=True)
-    if not args.quick:
+    if args.results is None and not args.quick and not args.scenario:
+        args.results = os.path.join(HERE, "RESULTS.md")   # only a full run rewrites the committed one
+    if args.results:
         write_results(args.results, report, args, started, time.monotonic() - t0, host, redis_needed)
         print(f"\nwrote {os.path.relpath(args.results, ROOT)}")
     return 1 if reload_result and reload_result["errors"] else 0

@@ -29,7 +29,7 @@ cdef extern from *:
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_response_head", "has_header",
+    "build_head", "has_header",
 ]
 
 
@@ -671,29 +671,17 @@ cdef inline char *_put(char *p, bytes data) noexcept:
 
 def build_request_head(method, target, headers, skip, extra):
     """The upstream request head: `headers` less the names in `skip` (a set), then `extra`."""
-    if (PyBytes_CheckExact(method) and PyBytes_CheckExact(target) and type(headers) is list
-            and type(extra) is list and isinstance(skip, (set, frozenset))):
-        head = _build_exact(method + b" " + target + b" HTTP/1.1\r\n", <list>headers, skip, <list>extra)
-        if head is not None:
-            return head
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]   # anything else: the Python twin's code
-    for name, value in headers:
-        if name not in skip:
-            parts += (name, b": ", value, b"\r\n")
-    for name, value in extra:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+    return build_head(method + b" " + target + b" HTTP/1.1\r\n", headers, skip, extra)
 
 
-def build_response_head(status_line, headers, skip, extra):
-    """A response head: the status line, `headers` less the names in `skip`, then `extra`."""
-    if (PyBytes_CheckExact(status_line) and type(headers) is list and type(extra) is list
+def build_head(first_line, headers, skip, extra):
+    """A message head: the first line (with its CRLF), `headers` less the names in `skip`, then `extra`."""
+    if (PyBytes_CheckExact(first_line) and type(headers) is list and type(extra) is list
             and isinstance(skip, (set, frozenset))):
-        head = _build_exact(status_line, <list>headers, skip, <list>extra)
+        head = _build_exact(first_line, <list>headers, skip, <list>extra)
         if head is not None:
             return head
-    parts = [status_line]   # anything else: the Python twin's code
+    parts = [first_line]   # anything else: the Python twin's code
     for name, value in headers:
         if name not in skip:
             parts += (name, b": ", value, b"\r\n")

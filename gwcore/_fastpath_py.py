@@ -9,7 +9,7 @@ import re
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_response_head", "has_header",
+    "build_head", "has_header",
 ]
 
 _HEX = "0123456789ABCDEFabcdef"
@@ -370,19 +370,12 @@ def serialize_request_head(method, target, headers):
 
 def build_request_head(method, target, headers, skip, extra):
     """The upstream request head: `headers` less the names in `skip` (a set), then `extra`."""
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        if name not in skip:
-            parts += (name, b": ", value, b"\r\n")
-    for name, value in extra:
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+    return build_head(method + b" " + target + b" HTTP/1.1\r\n", headers, skip, extra)
 
 
-def build_response_head(status_line, headers, skip, extra):
-    """A response head: the status line, `headers` less the names in `skip`, then `extra`."""
-    parts = [status_line]
+def build_head(first_line, headers, skip, extra):
+    """A message head: the first line (with its CRLF), `headers` less the names in `skip`, then `extra`."""
+    parts = [first_line]
     for name, value in headers:
         if name not in skip:
             parts += (name, b": ", value, b"\r\n")

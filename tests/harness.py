@@ -100,3 +100,13 @@ class GatewayProcess:
         self.proc.wait()
         self._out.close()
         self._err.close()
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll `predicate` until it gives something true (returned) or `timeout` passes (its last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

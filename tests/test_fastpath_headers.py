@@ -101,10 +101,10 @@ def test_build_request_head_takes_any_sequences_like_the_python_twin(twin):
     assert head == b"PUT / HTTP/1.1\r\na: 1\r\nc: 3\r\n\r\n"
 
 
-def test_build_response_head_and_has_header(twin):
+def test_build_head_and_has_header(twin):
     headers = [(b"content-type", b"text/plain"), (b"content-length", b"5")]
     assert twin.has_header(headers, b"content-length") and not twin.has_header(headers, b"x-none")
-    head = twin.build_response_head(b"HTTP/1.1 200 OK\r\n", headers, frozenset([b"content-length"]),
+    head = twin.build_head(b"HTTP/1.1 200 OK\r\n", headers, frozenset([b"content-length"]),
                                     [(b"content-length", b"9"), (b"connection", b"close")])
     assert head == (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n"
                     b"connection: close\r\n\r\n")

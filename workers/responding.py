@@ -4,7 +4,7 @@ A plain operation's answer is framed and written as it arrives. With policies, t
 head waits for the outbound steps (the body too, when a step reads it) and what the context
 says goes out; a gateway-made answer (return-response, an error) is written whole.
 """
-from gwcore.fastpath import build_response_head, has_header
+from gwcore.fastpath import build_head, has_header
 from gwcore.pipeline.context import Body
 from gwcore.pipeline.errors import BackendError
 from gwcore.workers import replies
@@ -92,7 +92,7 @@ class Responding:
             extra.append(CLOSE)
         elif self.version == "1.0":
             extra.append(KEEP_ALIVE)
-        return build_response_head(replies.status_line(status, reason), headers, skip, extra)
+        return build_head(replies.status_line(status, reason), headers, skip, extra)
 
     def upstream_body(self, chunk: bytes):
         self.bytes_out += len(chunk)

@@ -1,6 +1,5 @@
 """A minimal raw-socket HTTP/1.1 client for the end-to-end tests: exact bytes out, parsed answers in."""
 import socket
-import time
 from dataclasses import dataclass, field
 
 
@@ -132,11 +131,3 @@ def roundtrip(port: int, data: bytes, timeout: float = 5.0):
         resp = conn.response()
         return resp, conn.closed_by_peer()
 
-
-def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)

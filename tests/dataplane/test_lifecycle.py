@@ -11,7 +11,9 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from .rawhttp import Conn, wait_for
+from harness import wait_for
+
+from .rawhttp import Conn
 
 # A copy of the project's reference document (shared/reference/), kept in the repo so a
 # clean clone can check against it.

@@ -1,5 +1,5 @@
 """Helpers of the end-to-end policy tests: what the origin saw, waiting for a condition."""
-import time
+from harness import wait_for
 
 
 def received(origin, since: int) -> list:
@@ -9,12 +9,7 @@ def received(origin, since: int) -> list:
 
 def eventually(predicate, timeout: float = 10.0, interval: float = 0.02):
     """The first true value of predicate() within `timeout` seconds (else its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return wait_for(predicate, timeout, interval)
 
 
 def header_values(echo: dict, name: str) -> list:

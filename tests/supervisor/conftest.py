@@ -4,38 +4,18 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from harness import free_port, wait_for  # noqa: F401 - the supervisor tests import them from here
 
-ORIGIN = Path(__file__).resolve().parents[1] / "dataplane" / "origin.py"
 GWCORE = str(Path(sys.executable).with_name("gwcore"))
 HEALTH = "/status-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, interval: float = 0.05):
-    """Poll `condition` until it returns something truthy (returned) or `timeout` passes (None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)
 
 
 def get(port: int, path: str, timeout: float = 5.0, headers: dict = None):
@@ -57,28 +37,6 @@ def serving_pid(port: int):
     except (OSError, http.client.HTTPException):
         return None
     return body["worker"] if status == 200 else None
-
-
-class Origin:
-    """tests/dataplane/origin.py as a subprocess: echoes what it received as JSON."""
-
-    def __init__(self, log_dir: Path):
-        self.stderr = open(log_dir / "origin.stderr", "wb")
-        self.proc = subprocess.Popen([sys.executable, str(ORIGIN)], stdout=subprocess.PIPE, stderr=self.stderr)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError(f"origin did not start: {line!r}")
-        self.port = int(line.split()[1])
-
-    def count(self) -> int:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__record", timeout=5) as r:
-            return len(json.loads(r.read()))
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        self.stderr.close()
 
 
 def config_text(port: int, origin_port: int, *, backend_path: str = "/g0", request_id_header: str = "x-rid-0",
@@ -252,13 +210,6 @@ class Load:
                     self.failures.append(f"client {index} request {n}: {exc!r}")
                 client.close()
         client.close()
-
-
-@pytest.fixture(scope="session")
-def origin(tmp_path_factory):
-    o = Origin(tmp_path_factory.mktemp("sup-origin"))
-    yield o
-    o.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import yaml
-from harness import GatewayProcess, free_port
+from harness import GatewayProcess, free_port, wait_for
 from members import Member
 
 UNAVAILABLE = {"statusCode": 503, "message": "Backend service unavailable"}
@@ -88,12 +88,7 @@ class Client:
 
 
 def eventually(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return wait_for(predicate, timeout, interval)
 
 
 def test_weights_hold_within_five_percent(members, gateway):
