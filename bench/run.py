@@ -132,7 +132,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.reload_duration = args.reload_duration or (6 if args.quick else 20)
-    args.workers = args.workers or [1, 2]
+    # quick: one worker only (the 2-worker figures come with `make bench`; reload runs 2 anyway)
+    args.workers = args.workers or ([1] if args.quick else [1, 2])
     cores = os.cpu_count() or 1
     if args.pin:
         if cores < 2:
