@@ -610,57 +610,12 @@ def strip_hop_by_hop(headers):
 
 def serialize_request_head(method, target, headers):
     """`METHOD target HTTP/1.1` and header lines as one bytes object, ready to write."""
-    if PyBytes_CheckExact(method) and PyBytes_CheckExact(target) and (
-            type(headers) is list or type(headers) is tuple):
-        head = _serialize_exact(method, target, headers)
-        if head is not None:
-            return head
-    # Anything but exact bytes in a list or tuple: the Python twin's code, for its results
-    # and its errors.
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        parts.append(name)
-        parts.append(b": ")
-        parts.append(value)
-        parts.append(b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+    if type(headers) is tuple:
+        headers = list(headers)
+    return build_request_head(method, target, headers, _NOTHING, [])
 
 
-cdef object _serialize_exact(bytes method, bytes target, object headers):
-    """Sizes the head, then copies every piece into one bytes object: no list of parts, no
-    join. None when some header is not an exact (bytes, bytes) pair."""
-    # " " + " HTTP/1.1\r\n" + the blank line's "\r\n"
-    cdef Py_ssize_t total = PyBytes_GET_SIZE(method) + PyBytes_GET_SIZE(target) + 14
-    cdef char *p
-    for pair in headers:
-        if not (PyTuple_CheckExact(pair) and PyTuple_GET_SIZE(pair) == 2):
-            return None
-        name = (<tuple>pair)[0]
-        value = (<tuple>pair)[1]
-        if not (PyBytes_CheckExact(name) and PyBytes_CheckExact(value)):
-            return None
-        total += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4   # ": ", "\r\n"
-    # Allocating a bytes object runs no Python code (bytes are not tracked by the GC), so
-    # `headers` is the same between the sizing pass above and the copying pass below.
-    head = PyBytes_FromStringAndSize(NULL, total)
-    p = PyBytes_AS_STRING(head)
-    p = _put(p, method)
-    p[0] = c' '
-    p = _put(p + 1, target)
-    memcpy(p, b" HTTP/1.1\r\n", 11)
-    p += 11
-    for pair in headers:
-        p = _put(p, (<tuple>pair)[0])
-        p[0] = c':'
-        p[1] = c' '
-        p = _put(p + 2, (<tuple>pair)[1])
-        p[0] = c'\r'
-        p[1] = c'\n'
-        p += 2
-    p[0] = c'\r'
-    p[1] = c'\n'
-    return head
+_NOTHING = frozenset()
 
 
 cdef inline char *_put(char *p, bytes data) noexcept:
@@ -700,8 +655,9 @@ def has_header(headers, name):
 
 
 cdef object _build_exact(bytes first_line, list headers, object skip, list extra):
-    """Like _serialize_exact, over two lists, leaving out the names in `skip`; the pairs kept
-    are remembered between the passes so `skip` is asked once per header."""
+    """Sizes the head, then copies every piece into one bytes object (no list of parts, no join);
+    None when some pair is not an exact (bytes, bytes) tuple. The pairs kept are remembered
+    between the two passes, so `skip` is asked once per header."""
     cdef Py_ssize_t total = PyBytes_GET_SIZE(first_line) + 2
     cdef list kept = []
     cdef char *p

@@ -358,14 +358,7 @@ def strip_hop_by_hop(headers):
 
 def serialize_request_head(method, target, headers):
     """`METHOD target HTTP/1.1` and header lines as one bytes object, ready to write."""
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        parts.append(name)
-        parts.append(b": ")
-        parts.append(value)
-        parts.append(b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+    return build_request_head(method, target, headers, frozenset(), ())
 
 
 def build_request_head(method, target, headers, skip, extra):

@@ -1,18 +1,14 @@
 """The APIM self-hosted gateway's status endpoints, answered by every worker on the listener."""
 import time
-from datetime import datetime, timezone
 
 import orjson
 
 from gwcore import __version__
+from gwcore.state.base import iso
 
 HEALTH = "/status-0123456789abcdef"
 INTERNAL = "/internal/status"
 PATHS = frozenset([HEALTH, INTERNAL])
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def unhealthy_reasons(worker, plan) -> list:

@@ -12,7 +12,7 @@ from gwcore.config.references import check_references
 from gwcore.config.schema import Config, Model
 from gwcore.config.source import parse_source, read_source
 from gwcore.config.statements import ParseContext, allowed_in, parse_policies, parse_statements
-from gwcore.policies.base import BASE, pydantic_message
+from gwcore.policies.base import BASE, inner_model, pydantic_message
 from gwcore.policies.fields import scope_of
 
 
@@ -104,7 +104,7 @@ def _partial_config(data: dict):
     """A Config of the entries that validate on their own, for cross checks after a failure."""
     fields = {}
     for name, field in Config.model_fields.items():
-        model = _inner_model(field.annotation)
+        model = inner_model(field.annotation, Model)
         raw = data.get(name)
         if isinstance(raw, dict) and model is not None and name != "gateway":
             good = {}
@@ -260,12 +260,3 @@ def _unwrap(annotation):
         else:
             return annotation
 
-
-def _inner_model(annotation):
-    if isinstance(annotation, type) and issubclass(annotation, Model):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None

@@ -63,12 +63,12 @@ def unavailable() -> PolicyError:
                        "StateUnavailable", source="state")
 
 
-def ratelimit_headers(name: str, decision: Decision, period: float) -> list:
+def ratelimit_headers(name: bytes, decision: Decision, period: float) -> list:
     """IETF RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers) for one limit."""
     window = max(int(period), 1)
     reset = min(decision.reset, window) if decision.reset < NEVER_SECONDS else window
-    return [(b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name.encode("latin-1"), decision.limit, window)),
-            (b"ratelimit", b'"%s";r=%d;t=%d' % (name.encode("latin-1"), decision.remaining, reset))]
+    return [(b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, decision.limit, window)),
+            (b"ratelimit", b'"%s";r=%d;t=%d' % (name, decision.remaining, reset))]
 
 
 def replenished_in(seconds: int) -> str:

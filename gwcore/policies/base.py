@@ -92,18 +92,19 @@ def model_at(model, loc) -> type:
         if not isinstance(part, str) or not fields:
             continue
         field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
-        inner = _inner_model(field.annotation) if field is not None else None
+        inner = inner_model(field.annotation) if field is not None else None
         if inner is None:
             break
         model = inner
     return model
 
 
-def _inner_model(annotation):
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def inner_model(annotation, base=BaseModel):
+    """The first subclass of `base` in a field's annotation (through Optional, tuple, Annotated ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, base):
         return annotation
     for arg in get_args(annotation):
-        found = _inner_model(arg)
+        found = inner_model(arg, base)
         if found is not None:
             return found
     return None

@@ -69,12 +69,13 @@ class RateLimitHeaders(PolicyConfig):
         total_header = _name(self.total_calls_header_name)
         retry_header = _name(self.retry_after_header_name)
         policy_name = self.policy_name
+        field_name = policy_name.encode("latin-1")   # the RateLimit fields' policy name, encoded once
 
         def report(ctx, decision, period: float) -> None:
             count_decision(policy_name, decision.allowed)
             if remaining_variable:
                 ctx.variables[remaining_variable] = decision.remaining
-            headers = ratelimit_headers(policy_name, decision, period)
+            headers = ratelimit_headers(field_name, decision, period)
             if remaining_header:
                 headers.append((remaining_header, b"%d" % decision.remaining))
             if total_header:

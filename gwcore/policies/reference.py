@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from gwcore.config.durations import parse_duration
 from gwcore.policies import load_all
-from gwcore.policies.base import ON_ERROR_POLICIES, SECTIONS, PolicyConfig, Value
+from gwcore.policies.base import ON_ERROR_POLICIES, SECTIONS, PolicyConfig, Value, inner_model
 from gwcore.policies.fields import SCOPES, Label
 
 INTRO = """\
@@ -84,20 +83,11 @@ def child_models(model) -> list:
     """(attribute, model) for every field of `model` holding child elements with their own attributes."""
     out = []
     for name, field in model.model_fields.items():
-        found = _model_in(field.annotation)
+        found = inner_model(field.annotation)
         if found is not None and not issubclass(found, PolicyConfig):
             out.append((field.alias or name, found))
     return out
 
-
-def _model_in(annotation):
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def table(model) -> list:
@@ -134,7 +124,7 @@ def render_policy(cls) -> list:
         # choose is a list, not a mapping: show the shape of its items instead of its internal fields
         when = cls.model_fields["whens"].annotation
         lines += ["Items: `- when: {condition, steps}`, repeated; `- otherwise: [statements]` last.", ""]
-        lines += table(_model_in(when)) + [""]
+        lines += table(inner_model(when)) + [""]
         return lines
     lines += table(cls) + [""]
     seen = {}
