@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCES := $(shell find gwcore workers supervisor -name '*.py' -o -name '*.pyx' -o -name '*.lua' 2>/dev/null) setup.py pyproject.toml
+SOURCES := $(shell find gwcore workers supervisor -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.lua' 2>/dev/null) setup.py pyproject.toml
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=

@@ -20,7 +20,7 @@ import uvloop
 from gwcore.config import load_plan
 from gwcore.upstream.connection import UpstreamConnection
 from gwcore.workers.protocol import HttpProtocol
-from gwcore.workers.server import Worker
+from gwcore.workers.server import Worker, tune_collector
 
 CONFIG = """
 gateway: {access_log: "off"}
@@ -88,6 +88,7 @@ def setup(scenario: str = None):
     upstream.connection_made(FakeTransport())
     pool.open += 1
     pool.release(upstream)
+    tune_collector()   # as the worker process does once booted
     return client, upstream
 
 

@@ -10,12 +10,12 @@ from urllib.parse import unquote, unquote_plus
 from gwcore.fastpath import HOP_BY_HOP, PathError, normalize_path
 from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
 from gwcore.pipeline.errors import PolicyError
-from gwcore.pipeline.runner import DONE, ON_ERROR, Run
+from gwcore.pipeline.runner import ON_ERROR, Run
 from gwcore.pipeline.subscriptions import authorize
 from gwcore.tls.certificate import peer_certificate
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
-from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE, OUT_NONE, Forwarding
+from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE
 from gwcore.workers.responding import Responding
 
 # Request headers that need a look as they arrive; everything else is only collected.
@@ -33,77 +33,11 @@ def skip_set(request_id_header: bytes) -> frozenset:
     return HOP_BY_HOP | REPLACED | {request_id_header}
 
 
-class Exchange(Forwarding, Responding):
-    """Per-request state; the connection (HttpProtocol) owns the per-connection state."""
+class Exchange(Responding):
+    """One request: the head checks, routing, the key and the pipeline (the way to the backend is
+    Forwarding's, the way back Responding's, the fields ExchangeState's)."""
 
-    __slots__ = (
-        "conn", "worker",
-        # request as parsed
-        "url", "headers", "method", "version", "keep_alive", "host", "host_count", "cl_count",
-        "content_length", "te", "te_count", "expect", "header_bytes", "body_mode", "body_received",
-        "connection_tokens", "forwarded_for",
-        "request_complete", "pending", "pending_bytes", "buffering_request", "streaming_body",
-        # routing and policies
-        "plan", "api", "operation", "params", "path", "request_id", "t0", "program", "ctx", "run",
-        # upstream
-        "pool", "upstream", "head", "timeout", "upstream_deadline", "retried", "connecting", "t_upstream",
-        "forwarded",
-        # response
-        "status", "out", "out_mode", "held", "held_paused", "response_started", "done", "bytes_out",
-    )
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.worker = conn.worker
-        self.url = b""
-        self.headers = []
-        self.method = b""
-        self.version = "1.1"
-        self.keep_alive = True
-        self.host = b""
-        self.host_count = 0
-        self.cl_count = 0
-        self.content_length = -1
-        self.te = b""
-        self.te_count = 0
-        self.expect = False
-        self.connection_tokens = None
-        self.forwarded_for = None
-        self.header_bytes = 0
-        self.body_mode = BODY_NONE
-        self.body_received = 0
-        self.request_complete = False
-        self.pending = None
-        self.pending_bytes = 0
-        self.buffering_request = False
-        self.streaming_body = False
-        self.plan = None
-        self.api = None
-        self.operation = None
-        self.params = None
-        self.path = ""
-        self.request_id = b""
-        self.t0 = 0.0
-        self.program = None
-        self.ctx = None
-        self.run = None
-        self.pool = None
-        self.upstream = None
-        self.head = b""
-        self.timeout = 0.0
-        self.upstream_deadline = 0.0
-        self.retried = False
-        self.connecting = None
-        self.t_upstream = 0.0
-        self.forwarded = False
-        self.status = 0
-        self.out = []
-        self.out_mode = OUT_NONE
-        self.held = None
-        self.held_paused = False
-        self.bytes_out = 0
-        self.response_started = False
-        self.done = False
+    __slots__ = ()
 
     # ------------------------------------------------------------ request head
 
@@ -182,12 +116,12 @@ class Exchange(Forwarding, Responding):
             return self.reply(400, "Bad Request: malformed path")
         if path in status_endpoints.PATHS:
             return self.local(status_endpoints.answer(path, worker, plan))
-        match = plan.match(self.method.decode("ascii"), path, query.decode("latin-1"), self)
+        match = plan.router.match(self.method.decode("ascii"), path, query.decode("latin-1"), self)
         asked = self.preflight_method() if self.method == b"OPTIONS" else None
         routed_by_asked = False
         if match is None and asked is not None:
             # a CORS preflight asks about another method: the operation it would reach answers it
-            match = plan.match(asked, path, query.decode("latin-1"), self)
+            match = plan.router.match(asked, path, query.decode("latin-1"), self)
             routed_by_asked = True
         if match is None:
             unmatched = plan.unmatched
@@ -324,45 +258,6 @@ class Exchange(Forwarding, Responding):
 
     # ------------------------------------------------------------ ending
 
-    def reply(self, status: int, message: str, extra: tuple = ()):
-        """Answer from the gateway itself with the APIM-style JSON error body."""
-        return self.local((status, replies.error_body(status, message), extra))
-
-    def local(self, answer):
-        status, body, extra = answer
-        if not self.request_complete and self.body_mode != BODY_NONE:
-            self.keep_alive = False  # answered before the body arrived: do not read it all
-        if not self.request_id:
-            self.request_id = self.worker.new_request_id()
-        self.status = status
-        self.response_started = True
-        self.conn.transport.write(replies.json_response(
-            status, body, close=not self.keep_alive or self.worker.draining,
-            request_id=self.request_id, request_id_header=self.worker.request_id_header,
-            extra=extra, head_only=self.method == b"HEAD"))
-        if self.worker.draining:
-            self.keep_alive = False
-        self.finish()
-
-    def finish(self):
-        if self.done:
-            return
-        self.done = True
-        if self.connecting is not None:
-            self.connecting.cancel()
-            self.connecting = None
-        if self.ctx is not None:
-            if self.run.section != DONE:
-                self.run.abandon()
-            self.ended()
-        self.worker.requests += 1
-        if self.worker.observe is not None:  # metrics and tracing (gwcore/observability)
-            self.worker.observe(self)
-        log = self.worker.access_log
-        if log is not None:
-            log.record(self)
-        self.conn.exchange_done(self)
-
     def client_lost(self):
         """The client went away: the upstream connection is mid-exchange and cannot be reused."""
         self.done = True
@@ -375,14 +270,6 @@ class Exchange(Forwarding, Responding):
         if self.ctx is not None:
             self.run.abandon()
             self.ended()
-
-    def ended(self) -> None:
-        """Run the context's end callbacks, then break the context's reference cycles (context,
-        run and exchange point at each other): refcounting frees them now, not the cyclic GC."""
-        ctx, run = self.ctx, self.run
-        ctx._ended()
-        ctx._run = ctx._exchange = None
-        run.ctx = run.host = None
 
     # ------------------------------------------------------------ for routing by header
 

@@ -12,10 +12,11 @@ from gwcore.pipeline.runner import WAIT
 from gwcore.upstream.balancing import retarget
 from gwcore.upstream.pool import ConnectFailed
 from gwcore.workers import replies
+from gwcore.workers.exchange_state import (BODY_CHUNKED, BODY_LENGTH, BODY_NONE, OUT_BUFFER,  # noqa: F401
+                                           OUT_CHUNKED, OUT_CLOSE, OUT_DISCARD, OUT_HELD, OUT_LENGTH,
+                                           OUT_NONE, OUT_STREAM, ExchangeState)
 from gwcore.workers.flow_control import PENDING_BODY
 
-BODY_NONE, BODY_LENGTH, BODY_CHUNKED = 0, 1, 2
-OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE, OUT_HELD, OUT_BUFFER, OUT_DISCARD, OUT_STREAM = range(8)
 IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 PENDING_HIGH_WATER = 256 * 1024   # request body held before the backend is ready: pause reading above
@@ -26,8 +27,8 @@ def frame_chunks(chunks: list) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
 
 
-class Forwarding:
-    """Mixin of Exchange: the request's way to the backend member."""
+class Forwarding(ExchangeState):
+    """Exchange's way to the backend member (its base class, as Responding is the next)."""
 
     __slots__ = ()
 

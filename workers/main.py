@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     try:
         # imported here, so that a broken install is a boot error the supervisor stops on
         import uvloop
-        from gwcore.workers.server import Worker
+        from gwcore.workers.server import Worker, tune_collector
         plan = load(args.config, args.snapshot, orjson.loads(args.overrides), args.generation, args.loaded_at)
         sock = socket.socket(fileno=args.listen_fd)
         sock.setblocking(False)
@@ -163,6 +163,7 @@ def main(argv=None) -> int:
         from gwcore.observability import tracing
         worker.set_observers(tracing.setup(plan.settings))
         loop.run_until_complete(worker.start())
+        tune_collector()
     except Exception:
         log.exception("worker could not start")
         return WORKER_BOOT_ERROR

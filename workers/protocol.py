@@ -3,7 +3,6 @@
 Callbacks only move state; they never await. Requests are answered in the order they
 arrived (pipelining): while one is being answered, later ones wait in `queue`.
 """
-import asyncio
 from collections import deque
 
 import httptools
@@ -21,7 +20,7 @@ class _Refused(Exception):
     """Raised inside a parser callback to stop parsing once the request is refused."""
 
 
-class HttpProtocol(asyncio.Protocol):
+class HttpProtocol:
     __slots__ = (
         # per-connection state
         "worker", "loop", "transport", "parser", "peer", "peer_text", "flow", "active", "queue", "failure",

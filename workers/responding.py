@@ -7,10 +7,11 @@ says goes out; a gateway-made answer (return-response, an error) is written whol
 from gwcore.fastpath import build_head, has_header
 from gwcore.pipeline.context import Body
 from gwcore.pipeline.errors import BackendError
+from gwcore.pipeline.runner import DONE
 from gwcore.workers import replies
 from gwcore.workers.flow_control import PEER_FULL
 from gwcore.workers.forwarding import (BODY_NONE, IDEMPOTENT, OUT_BUFFER, OUT_CHUNKED, OUT_CLOSE,
-                                       OUT_DISCARD, OUT_HELD, OUT_LENGTH, OUT_NONE, OUT_STREAM)
+                                       OUT_DISCARD, OUT_HELD, OUT_LENGTH, OUT_NONE, OUT_STREAM, Forwarding)
 
 NO_BODY_STATUS = frozenset([204, 304])
 FRAMING = frozenset([b"content-length", b"transfer-encoding"])
@@ -21,8 +22,8 @@ KEEP_ALIVE = (b"connection", b"keep-alive")
 _EMPTY = Body(b"")
 
 
-class Responding:
-    """Mixin of Exchange: the answer's way back to the client."""
+class Responding(Forwarding):
+    """Exchange's way back to the client (its base class; Forwarding is the one before)."""
 
     __slots__ = ()
 
@@ -190,6 +191,55 @@ class Responding:
             self.keep_alive = False
             self.conn.transport.abort()
             self.finish()
+
+    # ------------------------------------------------------------ answers of the gateway, the end
+
+    def reply(self, status: int, message: str, extra: tuple = ()):
+        """Answer from the gateway itself with the APIM-style JSON error body."""
+        return self.local((status, replies.error_body(status, message), extra))
+
+    def local(self, answer):
+        status, body, extra = answer
+        if not self.request_complete and self.body_mode != BODY_NONE:
+            self.keep_alive = False  # answered before the body arrived: do not read it all
+        if not self.request_id:
+            self.request_id = self.worker.new_request_id()
+        self.status = status
+        self.response_started = True
+        self.conn.transport.write(replies.json_response(
+            status, body, close=not self.keep_alive or self.worker.draining,
+            request_id=self.request_id, request_id_header=self.worker.request_id_header,
+            extra=extra, head_only=self.method == b"HEAD"))
+        if self.worker.draining:
+            self.keep_alive = False
+        self.finish()
+
+    def finish(self):
+        if self.done:
+            return
+        self.done = True
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
+        if self.ctx is not None:
+            if self.run.section != DONE:
+                self.run.abandon()
+            self.ended()
+        self.worker.requests += 1
+        if self.worker.observe is not None:  # metrics and tracing (gwcore/observability)
+            self.worker.observe(self)
+        log = self.worker.access_log
+        if log is not None:
+            log.record(self)
+        self.conn.exchange_done(self)
+
+    def ended(self) -> None:
+        """Run the context's end callbacks, then break the context's reference cycles (context,
+        run and exchange point at each other): refcounting frees them now, not the cyclic GC."""
+        ctx, run = self.ctx, self.run
+        ctx._ended()
+        ctx._run = ctx._exchange = None
+        run.ctx = run.host = None
 
     # ------------------------------------------------------------ answers of a pipeline
 

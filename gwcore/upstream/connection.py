@@ -1,17 +1,44 @@
 """One keep-alive HTTP/1.1 connection to a backend member, parsed with httptools."""
-import asyncio
 
 import httptools
 
 from gwcore.fastpath import HOP_BY_HOP
 
-# Callbacks of the exchange that owns the connection while a request is in flight:
-#   upstream_headers(status, headers), upstream_body(chunk), upstream_complete(keep_alive),
-#   upstream_failed(reason, got_bytes), upstream_flush(), pause/resume of the client side.
+
+class UpstreamClient:
+    """What a connection calls on the exchange it is lent to (workers/responding.py answers them).
+    A base class rather than a duck type, so that compiled these are C calls."""
+
+    __slots__ = ()
+
+    def upstream_headers(self, status: int, headers: list):
+        """The answer's status and end-to-end headers (hop-by-hop ones removed)."""
+        raise NotImplementedError
+
+    def upstream_body(self, chunk: bytes):
+        raise NotImplementedError
+
+    def upstream_flush(self):
+        """The end of one read from the backend: write out what it produced."""
+        raise NotImplementedError
+
+    def upstream_complete(self, keep_alive: bool):
+        raise NotImplementedError
+
+    def upstream_failed(self, reason: str, got_bytes: bool):
+        """The connection closed ("closed") or sent what cannot be parsed ("malformed")."""
+        raise NotImplementedError
+
+    def upstream_write_paused(self):
+        raise NotImplementedError
+
+    def upstream_write_resumed(self):
+        raise NotImplementedError
 
 
-class UpstreamConnection(asyncio.Protocol):
-    """A connection lent by an UpstreamPool to one exchange at a time."""
+class UpstreamConnection:
+    """A connection lent by an UpstreamPool to one exchange at a time (an asyncio protocol by its
+    methods: compiled, it is a C type, which cannot derive from asyncio.Protocol)."""
 
     __slots__ = (
         # per-connection state

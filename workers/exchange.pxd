@@ -1,0 +1,12 @@
+# Compiled builds only (see exchange_state.pxd): the per-request methods as C calls.
+cimport cython
+
+from .responding cimport Responding
+
+cdef class Exchange(Responding):
+    cpdef special_header(self, kind, value)
+    @cython.locals(method=bytes, version=str)
+    cpdef head_complete(self, parser)
+    @cython.locals(url=bytes, raw_path=bytes, query=bytes)
+    cpdef start(self)
+    cpdef take_key(self, api, query)

@@ -1,0 +1,30 @@
+# Compiled builds only: the fields of ExchangeState as C struct fields (see exchange_state.py).
+from gwcore.upstream.connection cimport UpstreamClient, UpstreamConnection
+from gwcore.upstream.pool cimport UpstreamPool
+
+from .worker_state cimport WorkerState
+
+
+cdef class ExchangeState(UpstreamClient):
+    cdef public object conn
+    cdef public WorkerState worker
+    # request as parsed
+    cdef public object url, headers, method, version, host, content_length, te, connection_tokens
+    cdef public object forwarded_for, pending
+    cdef public bint keep_alive, expect, request_complete, buffering_request, streaming_body
+    cdef public Py_ssize_t host_count, cl_count, te_count, header_bytes, body_received, pending_bytes
+    cdef public int body_mode
+    # routing and policies
+    cdef public object plan, api, operation, params, path, request_id, program, ctx, run
+    cdef public double t0
+    # upstream
+    cdef public UpstreamPool pool
+    cdef public UpstreamConnection upstream
+    cdef public object head, timeout, connecting
+    cdef public double upstream_deadline, t_upstream
+    cdef public bint retried, forwarded
+    # response
+    cdef public object status, out, held
+    cdef public int out_mode
+    cdef public bint held_paused, response_started, done
+    cdef public Py_ssize_t bytes_out

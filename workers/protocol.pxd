@@ -1,0 +1,16 @@
+# Compiled builds only: HttpProtocol's fields as C struct fields, its exchanges typed (see
+# exchange_state.pxd).
+from .exchange cimport Exchange
+from .worker_state cimport WorkerState
+
+cdef class HttpProtocol:
+    # per-connection state
+    cdef public WorkerState worker
+    cdef public object loop, transport, parser, peer, peer_text, flow, queue, failure
+    cdef public object scheme, scheme_text
+    cdef public Exchange active
+    cdef public bint closing
+    cdef public int wait
+    cdef public double deadline
+    # per-request state: the request being parsed
+    cdef public Exchange current

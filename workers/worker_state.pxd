@@ -1,0 +1,13 @@
+# Compiled builds only: the fields of WorkerState as C struct fields (see worker_state.py).
+from gwcore.upstream.pool cimport Upstreams
+
+
+cdef class WorkerState:
+    cdef public object loop, plan, limits, timeouts, request_id_header, skip_request_headers
+    cdef public object special_headers, state, observe, access_log, connections
+    cdef public Upstreams upstreams
+    cdef public bint draining
+    cdef public Py_ssize_t requests
+    cdef public object _rid_prefix
+    cdef public unsigned long long _rid_counter
+    cpdef new_request_id(self)
