@@ -46,11 +46,13 @@ class Scenario:
 _KEY_HEADER = (("Ocp-Apim-Subscription-Key", "{BENCH_SUBSCRIPTION_KEY}"),)
 # nginx checks the same key with a map and counts calls per key in shared memory with limit_req,
 # at a rate no benchmark reaches: the closest thing nginx has to subscription + rate-limit.
-_KEYED_HTTP = """
-    map $http_ocp_apim_subscription_key $bench_key_ok {{ default 0; "{BENCH_SUBSCRIPTION_KEY}" 1; }}
+_KEYED_MAP = """
+    map $http_ocp_apim_subscription_key $bench_key_ok {{ default 0; "{BENCH_SUBSCRIPTION_KEY}" 1; }}"""
+_KEYED_HTTP = _KEYED_MAP + """
     limit_req_zone $http_ocp_apim_subscription_key zone=bench_keys:1m rate=1000000r/s;"""
-_KEYED_LOCATION = """
-            if ($bench_key_ok = 0) {{ return 401; }}
+_KEYED_CHECK = """
+            if ($bench_key_ok = 0) {{ return 401; }}"""
+_KEYED_LOCATION = _KEYED_CHECK + """
             limit_req zone=bench_keys burst=100000 nodelay;"""
 
 SCENARIOS = [
@@ -60,6 +62,12 @@ SCENARIOS = [
     Scenario("keyed", "subscription key + rate-limit, local state", headers=_KEY_HEADER,
              nginx_http=_KEYED_HTTP, nginx_location=_KEYED_LOCATION, refused_without=("Ocp-Apim-Subscription-Key",),
              nginx_note="map on the key + limit_req", cpu_target=1.5),
+    # issue 6's bar: a key check and two set-header statements within the keyed target
+    Scenario("keyed-headers", "subscription key + set-header on the request and on the answer", headers=_KEY_HEADER,
+             nginx_http=_KEYED_MAP, nginx_location=_KEYED_CHECK + """
+            proxy_set_header X-Gateway gwcore;
+            add_header X-Served-By gwcore;""", refused_without=("Ocp-Apim-Subscription-Key",),
+             nginx_note="map on the key + proxy_set_header + add_header", cpu_target=1.5),
     Scenario("keyed-redis", "subscription key + rate-limit, state in Redis", headers=_KEY_HEADER,
              nginx_http=_KEYED_HTTP, nginx_location=_KEYED_LOCATION, refused_without=("Ocp-Apim-Subscription-Key",),
              nginx_note="map on the key + limit_req in its own shared memory (no Redis)", needs_redis=True,

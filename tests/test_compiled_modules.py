@@ -28,7 +28,7 @@ def modules_with_pxd() -> list:
 def test_the_per_request_modules_have_their_pxd():
     names = modules_with_pxd()
     for expected in ("gwcore.workers.exchange", "gwcore.workers.protocol", "gwcore.upstream.connection",
-                     "gwcore.pipeline.runner", "gwcore.pipeline.context"):
+                     "gwcore.pipeline.runner", "gwcore.pipeline.context", "gwcore.observability.metrics"):
         assert expected in names
 
 

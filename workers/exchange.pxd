@@ -10,3 +10,4 @@ cdef class Exchange(Responding):
     @cython.locals(url=bytes, raw_path=bytes, query=bytes)
     cpdef start(self)
     cpdef take_key(self, api, query)
+    cpdef begin(self, pipeline, subscription, product, key, rest, query, program=*)

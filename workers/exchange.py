@@ -71,7 +71,15 @@ class Exchange(Responding):
     def head_complete(self, parser):
         """Validate the parsed head; (status, message) when it must be refused, else None."""
         self.method = method = parser.get_method()
-        self.version = version = parser.get_http_version()
+        self.keep_alive = keep_alive = parser.should_keep_alive()
+        tokens = self.connection_tokens
+        if keep_alive and (tokens is None or b"keep-alive" not in tokens):
+            # llhttp keeps an HTTP/1.0 (or 2.0) connection alive only when it says so: this is
+            # 1.1, and httptools need not format the version string (a cost on every request)
+            version = "1.1"
+        else:
+            version = parser.get_http_version()
+        self.version = version
         if version != "1.1" and version != "1.0":
             return 505, "HTTP Version Not Supported"
         if method == b"CONNECT":
@@ -96,7 +104,6 @@ class Exchange(Responding):
             self.body_mode = BODY_LENGTH
         if not self.url.startswith(b"/"):
             return 400, "Bad Request: only origin-form request targets are accepted"
-        self.keep_alive = parser.should_keep_alive()
         return None
 
     # ------------------------------------------------------------ routing, the key, the pipeline

@@ -9,7 +9,8 @@ cdef class ExchangeState(UpstreamClient):
     cdef public object conn
     cdef public WorkerState worker
     # request as parsed
-    cdef public object url, headers, method, version, host, content_length, te, connection_tokens
+    cdef public list headers
+    cdef public object url, method, version, host, content_length, te, connection_tokens
     cdef public object forwarded_for, pending
     cdef public bint keep_alive, expect, request_complete, buffering_request, streaming_body
     cdef public Py_ssize_t host_count, cl_count, te_count, header_bytes, body_received, pending_bytes
@@ -24,7 +25,8 @@ cdef class ExchangeState(UpstreamClient):
     cdef public double upstream_deadline, t_upstream
     cdef public bint retried, forwarded
     # response
-    cdef public object status, out, held
+    cdef public list out
+    cdef public object status, held
     cdef public int out_mode
     cdef public bint held_paused, response_started, done
     cdef public Py_ssize_t bytes_out

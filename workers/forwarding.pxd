@@ -9,6 +9,8 @@ from .exchange_state cimport ExchangeState
 cdef class Forwarding(ExchangeState):
     @cython.locals(backend_set=BackendSet, pool=UpstreamPool)
     cpdef forward_plain(self, rest, query, timeout)
+    @cython.locals(backend_set=BackendSet, pool=UpstreamPool, upstreams=Upstreams)
+    cpdef forward(self, ctx, timeout)
     cpdef _stream_framing(self)
     cpdef build_head(self, method, target, host_header, headers, framing)
     cpdef _send_to(self, UpstreamPool pool)

@@ -10,13 +10,13 @@ BACKEND_UNAVAILABLE = "Backend service unavailable"
 BACKEND_TIMEOUT = "Backend service timed out"
 
 
-_STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, phrase) for status, phrase in REASONS.items()}
+STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, phrase) for status, phrase in REASONS.items()}
 
 
 def status_line(status: int, reason: str = None) -> bytes:
     """`HTTP/1.1 200 OK`; a reason a policy set must not smuggle a line break."""
     if reason is None:
-        line = _STATUS_LINES.get(status)
+        line = STATUS_LINES.get(status)
         if line is not None:
             return line
         return b"HTTP/1.1 %d Unknown\r\n" % status

@@ -14,3 +14,5 @@ cdef class Responding(Forwarding):
     cpdef local(self, answer)
     cpdef finish(self)
     cpdef ended(self)
+    cpdef send_response(self, ctx)
+    cpdef send_error(self, error)

@@ -20,6 +20,7 @@ CHUNKED = (b"transfer-encoding", b"chunked")
 CLOSE = (b"connection", b"close")
 KEEP_ALIVE = (b"connection", b"keep-alive")
 _EMPTY = Body(b"")
+_STATUS_LINES = replies.STATUS_LINES
 
 
 class Responding(Forwarding):
@@ -93,7 +94,8 @@ class Responding(Forwarding):
             extra.append(CLOSE)
         elif self.version == "1.0":
             extra.append(KEEP_ALIVE)
-        return build_head(replies.status_line(status, reason), headers, skip, extra)
+        line = _STATUS_LINES.get(status) if reason is None else None
+        return build_head(line or replies.status_line(status, reason), headers, skip, extra)
 
     def upstream_body(self, chunk: bytes):
         self.bytes_out += len(chunk)

@@ -2,6 +2,8 @@
 # has policies); uncompiled they are the same classes with __slots__.
 cdef class Headers:
     cdef public object _items
+    cpdef _remove(self, key)
+    cpdef _add(self, key, values)
 
 
 cdef class Query:

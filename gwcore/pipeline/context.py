@@ -58,7 +58,9 @@ class Headers:
         self._items[:] = [h for h in self._items if h[0] != key]
 
     def _add(self, key: bytes, values) -> None:
-        self._items.extend((key, v) for v in values)
+        items = self._items
+        for value in values:
+            items.append((key, value))
 
 
 class Query:

@@ -10,7 +10,8 @@ cdef class UpstreamClient:
 
 
 cdef class UpstreamConnection:
-    cdef public object pool, transport, parser, idle_since, headers, connection_tokens
+    cdef public object pool, transport, parser, idle_since, connection_tokens
+    cdef public list headers
     cdef public UpstreamClient exchange
     cdef public bint closed, reused, write_paused, got_bytes, chunked, head_request, interim
     cdef public Py_ssize_t content_lengths
