@@ -7,7 +7,8 @@ REQUEST_SECTIONS = frozenset({"inbound", "backend"})
 
 
 def message_of(section: str):
-    """The message a statement in `section` works on: the request before the backend, else the response."""
+    """The message a statement in `section` works on: the request before the backend, else the response
+    (a function of the context: `_request` or `_response`)."""
     if section in REQUEST_SECTIONS:
         return _request
     return _response
@@ -64,7 +65,9 @@ def each_value(c, raws, convert):
     compiled = [evaluator(c, raw) for raw in raws]
     if not any(dynamic for _, dynamic in compiled):
         fixed = [convert(value) for value, _ in compiled]
-        return lambda ctx: fixed
+        values = lambda ctx: fixed  # noqa: E731
+        values.constant = fixed     # for a step that can do without the call
+        return values
     parts = [(_evaluator(value), True) if dynamic else (value, False) for value, dynamic in compiled]
     return lambda ctx: [convert(value(ctx) if dynamic else value) for value, dynamic in parts]
 

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from gwcore.pipeline.steps import each_value, header_value, message_of
+from gwcore.pipeline.steps import _request, each_value, header_value, message_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Value
 from gwcore.policies.fields import HeaderName
@@ -44,6 +44,16 @@ class SetHeader(PolicyConfig):
         message = message_of(c.section)
         action = self.exists_action
         values = each_value(c, self.value, header_value)
+        fixed = getattr(values, "constant", None)
+        if action == "override" and fixed is not None:  # the common statement: one constant value
+            to_request = message is _request
+
+            def set_constant(ctx):
+                headers = (ctx.request if to_request else ctx.response).headers
+                headers._remove(key)
+                headers._add(key, fixed)
+
+            return [set_constant]
 
         def set_header(ctx):
             headers = message(ctx).headers
