@@ -15,7 +15,8 @@ from gwcore.pipeline.subscriptions import authorize
 from gwcore.tls.certificate import peer_certificate
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
-from gwcore.workers.forwarding import BODY_CHUNKED, BODY_LENGTH, BODY_NONE, CONTINUE
+from gwcore.workers.exchange_state import BODY_CHUNKED, BODY_LENGTH, BODY_NONE
+from gwcore.workers.forwarding import CONTINUE
 from gwcore.workers.responding import Responding
 
 # Request headers that need a look as they arrive; everything else is only collected.

@@ -12,9 +12,8 @@ from gwcore.pipeline.runner import WAIT
 from gwcore.upstream.balancing import retarget
 from gwcore.upstream.pool import ConnectFailed
 from gwcore.workers import replies
-from gwcore.workers.exchange_state import (BODY_CHUNKED, BODY_LENGTH, BODY_NONE, OUT_BUFFER,  # noqa: F401
-                                           OUT_CHUNKED, OUT_CLOSE, OUT_DISCARD, OUT_HELD, OUT_LENGTH,
-                                           OUT_NONE, OUT_STREAM, ExchangeState)
+from gwcore.workers.exchange_state import (BODY_CHUNKED, BODY_NONE, OUT_BUFFER, OUT_HELD, OUT_STREAM,
+                                           ExchangeState)
 from gwcore.workers.flow_control import PENDING_BODY
 
 IDEMPOTENT = frozenset([b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE"])

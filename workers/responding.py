@@ -10,8 +10,9 @@ from gwcore.pipeline.errors import BackendError
 from gwcore.pipeline.runner import DONE
 from gwcore.workers import replies
 from gwcore.workers.flow_control import PEER_FULL
-from gwcore.workers.forwarding import (BODY_NONE, IDEMPOTENT, OUT_BUFFER, OUT_CHUNKED, OUT_CLOSE,
-                                       OUT_DISCARD, OUT_HELD, OUT_LENGTH, OUT_NONE, OUT_STREAM, Forwarding)
+from gwcore.workers.exchange_state import (BODY_NONE, OUT_BUFFER, OUT_CHUNKED, OUT_CLOSE, OUT_DISCARD, OUT_HELD,
+                                           OUT_LENGTH, OUT_NONE, OUT_STREAM)
+from gwcore.workers.forwarding import IDEMPOTENT, Forwarding
 
 NO_BODY_STATUS = frozenset([204, 304])
 FRAMING = frozenset([b"content-length", b"transfer-encoding"])
