@@ -21,6 +21,9 @@ class _Refused(Exception):
 
 
 class HttpProtocol:
+    """One client connection (an asyncio protocol by its methods: compiled, it is a C type, which
+    cannot derive from asyncio.Protocol)."""
+
     __slots__ = (
         # per-connection state
         "worker", "loop", "transport", "parser", "peer", "peer_text", "flow", "active", "queue", "failure",
