@@ -95,6 +95,7 @@ class Responding(Forwarding):
             extra.append(CLOSE)
         elif self.version == "1.0":
             extra.append(KEEP_ALIVE)
+        # the common answer is a dict lookup here; status_line() (a Python call) for the rest
         line = _STATUS_LINES.get(status) if reason is None else None
         return build_head(line or replies.status_line(status, reason), headers, skip, extra)
 

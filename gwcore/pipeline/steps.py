@@ -7,8 +7,7 @@ REQUEST_SECTIONS = frozenset({"inbound", "backend"})
 
 
 def message_of(section: str):
-    """The message a statement in `section` works on: the request before the backend, else the response
-    (a function of the context: `_request` or `_response`)."""
+    """The message a statement in `section` works on: the request before the backend, else the response."""
     if section in REQUEST_SECTIONS:
         return _request
     return _response

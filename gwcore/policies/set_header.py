@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from gwcore.pipeline.steps import _request, each_value, header_value, message_of
+from gwcore.pipeline.steps import REQUEST_SECTIONS, each_value, header_value, message_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Value
 from gwcore.policies.fields import HeaderName
@@ -46,7 +46,7 @@ class SetHeader(PolicyConfig):
         values = each_value(c, self.value, header_value)
         fixed = getattr(values, "constant", None)
         if action == "override" and fixed is not None:  # the common statement: one constant value
-            to_request = message is _request
+            to_request = c.section in REQUEST_SECTIONS
 
             def set_constant(ctx):
                 headers = (ctx.request if to_request else ctx.response).headers
