@@ -19,7 +19,8 @@ PACKAGE_DIR = {"gwcore.workers": "workers", "gwcore.supervisor": "supervisor"}
 CYTHON_MODULES = ["gwcore._fastpath", "gwcore.state._shm"]
 # Python modules compiled with the .pxd beside them; all or none of them (their classes derive
 # from each other's, so a compiled one needs its compiled bases).
-COMPILED = ["gwcore.pipeline.runner", "gwcore.pipeline.context", "gwcore.observability.metrics"]
+COMPILED = ["gwcore.pipeline.runner", "gwcore.pipeline.context", "gwcore.pipeline.compiled_steps",
+            "gwcore.observability.metrics"]
 COMPILED += ["gwcore.upstream." + name for name in ("connection", "balancing", "pool")]
 COMPILED += ["gwcore.workers." + name for name in (
     "worker_state", "flow_control", "exchange_state", "forwarding", "responding", "exchange", "protocol")]

@@ -9,5 +9,6 @@ cdef class Exchange(Responding):
     cpdef head_complete(self, parser)
     @cython.locals(url=bytes, raw_path=bytes, query=bytes)
     cpdef start(self)
+    @cython.locals(headers=list, index=Py_ssize_t, later=Py_ssize_t)
     cpdef take_key(self, api, query)
-    cpdef begin(self, pipeline, subscription, product, key, rest, query, program=*)
+    cpdef begin(self, pipeline, tuple granted, rest, query, program=*)

@@ -11,7 +11,7 @@ from gwcore.fastpath import HOP_BY_HOP, PathError, normalize_path
 from gwcore.pipeline.context import Body, Context, Headers, Query, Request, Url
 from gwcore.pipeline.errors import PolicyError
 from gwcore.pipeline.runner import ON_ERROR, Run
-from gwcore.pipeline.subscriptions import authorize
+from gwcore.pipeline.subscriptions import NO_GRANT, grant
 from gwcore.tls.certificate import peer_certificate
 from gwcore.workers import replies, status_endpoints
 from gwcore.workers.flow_control import PENDING_BODY
@@ -100,7 +100,7 @@ class Exchange(Responding):
                 return 501, "Transfer-Encoding other than chunked is not supported"
             self.body_mode = BODY_CHUNKED
         elif self.content_length > 0:
-            if self.content_length > self.worker.limits.max_body_bytes:
+            if self.content_length > self.worker.max_body_bytes:
                 return 413, "Request body too large"
             self.body_mode = BODY_LENGTH
         if not self.url.startswith(b"/"):
@@ -136,7 +136,7 @@ class Exchange(Responding):
             if unmatched is None or not unmatched.program.sections[ON_ERROR]:
                 return self.reply(404, replies.NOT_FOUND)
             self.request_id = self.request_id or worker.new_request_id()
-            self.begin(unmatched, None, None, None, "", query)
+            self.begin(unmatched, NO_GRANT, "", query)
             return self.run.fail(PolicyError(404, replies.NOT_FOUND, "OperationNotFound", source="configuration"))
         self.api, self.operation, self.params, rest = match
         api = self.api
@@ -147,21 +147,20 @@ class Exchange(Responding):
             return
         if routed_by_asked:  # that operation has no cors to answer with
             return self.reply(404, replies.NOT_FOUND)
-        try:
-            if key is None and not api.subscription_required and api.open_product is None:
-                subscription = product = None   # the common open API: nothing to look up
-            else:
-                subscription, product = authorize(plan, api, key)
-        except PolicyError as error:
-            pipeline = self.operation.pipelines[None]
-            if pipeline.program is None or not pipeline.program.sections[ON_ERROR]:
-                return self.reply(error.status, error.message)
-            self.begin(pipeline, None, None, None, rest, query)
-            return self.run.fail(error)
-        pipeline = self.operation.pipelines[product]
+        granted = api.grants.get(key)   # a key (or no key) that passed before: no more to check
+        if granted is None:
+            try:
+                granted = grant(plan, api, key)
+            except PolicyError as error:
+                pipeline = self.operation.pipelines[None]
+                if pipeline.program is None or not pipeline.program.sections[ON_ERROR]:
+                    return self.reply(error.status, error.message)
+                self.begin(pipeline, NO_GRANT, rest, query)
+                return self.run.fail(error)
+        pipeline = self.operation.pipelines[granted[1]]
         if pipeline.plain:
             return self.forward_plain(rest, query, pipeline.timeout)
-        self.begin(pipeline, subscription, product, key, rest, query)
+        self.begin(pipeline, granted, rest, query)
         if self.buffering_request:
             return  # request_buffered() starts the run once the whole body is in
         self.run.start()
@@ -184,16 +183,16 @@ class Exchange(Responding):
         preflight without the subscription key. False when the pipeline holds no cors."""
         api = self.api
         try:
-            subscription, product = authorize(self.plan, api, key)
+            granted = grant(self.plan, api, key)
         except PolicyError as error:
             if key is not None:  # a wrong key is refused, preflight or not
                 self.reply(error.status, error.message)
                 return True
-            subscription, product = None, api.open_product
-        pipeline = self.operation.pipelines[product]
+            granted = NO_GRANT  # no key, and the API has no open product
+        pipeline = self.operation.pipelines[granted[1]]
         if pipeline.program is None or pipeline.program.preflight is None:
             return False
-        self.begin(pipeline, subscription, product, key, rest, query, pipeline.program.preflight)
+        self.begin(pipeline, granted, rest, query, pipeline.program.preflight)
         self.run.start()
         return True
 
@@ -206,7 +205,10 @@ class Exchange(Responding):
         for index, (header, value) in enumerate(headers):
             if header == name:
                 key = value.decode("latin-1")
-                headers[:] = [h for h in headers if h[0] != name]
+                del headers[index]
+                for later in range(len(headers) - 1, index - 1, -1):  # repeats go too
+                    if headers[later][0] == name:
+                        del headers[later]
                 break
         marker = api.key_query_bytes
         # a name may come escaped (subscription%2Dkey=...): the backend would decode it, so it is
@@ -224,9 +226,10 @@ class Exchange(Responding):
             query = b"&".join(kept)
         return key, query
 
-    def begin(self, pipeline, subscription, product, key, rest: str, query: bytes, program=None) -> None:
-        """Build the context and the Run for an operation with policies (`program`: another
-        Program than the pipeline's, e.g. its preflight)."""
+    def begin(self, pipeline, granted: tuple, rest: str, query: bytes, program=None) -> None:
+        """Build the context and the Run for an operation with policies (`granted`: what
+        subscriptions.grant gave the call; `program`: another Program than the pipeline's, e.g.
+        its preflight)."""
         program = self.program = pipeline.program if program is None else program
         worker = self.worker
         url = Url(self.conn.scheme_text, self.host, self.path, Query(query))
@@ -242,9 +245,7 @@ class Exchange(Responding):
         api, operation = self.api, self.operation
         ctx = self.ctx = Context(
             self, request, api.info if api else None, operation.info if operation else None,
-            self.plan.product_infos.get(product) if product else None,
-            subscription.info(key) if subscription is not None else None,
-            self.request_id.decode("latin-1"), time(), rest)
+            granted[3], granted[2], self.request_id.decode("latin-1"), time(), rest)
         self.run = Run(program, ctx, self, worker.loop)
         if program.request_body:
             if self.body_mode != BODY_NONE and not self.request_complete:

@@ -222,7 +222,7 @@ class Forwarding(ExchangeState):
         if self.done:
             return
         self.body_received += len(chunk)
-        if self.body_received > self.worker.limits.max_body_bytes:
+        if self.body_received > self.worker.max_body_bytes:
             self.keep_alive = False
             if self.upstream is not None:
                 self.upstream.abort()

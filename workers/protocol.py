@@ -116,19 +116,19 @@ class HttpProtocol:
     def on_url(self, url: bytes):
         current = self.current
         current.url += url
-        if len(current.url) > self.worker.limits.max_uri_bytes:
+        if len(current.url) > self.worker.max_uri_bytes:
             self._refuse(414, "URI Too Long")
 
     def on_header(self, name: bytes, value: bytes):
         # llhttp (strict) already refuses NUL/CR/LF in values, obs-fold, bad tokens,
         # duplicate Content-Length, CL with TE and TE not ending in chunked.
         current = self.current
+        worker = self.worker
         current.header_bytes += len(name) + len(value) + 4
-        limits = self.worker.limits
-        if current.header_bytes > limits.max_header_bytes or len(current.headers) >= limits.max_header_count:
+        if current.header_bytes > worker.max_header_bytes or len(current.headers) >= worker.max_header_count:
             self._refuse(431, "Request Header Fields Too Large")
         name = name.lower()
-        kind = self.worker.special_headers.get(name)
+        kind = worker.special_headers.get(name)
         if kind is not None:
             refused = current.special_header(kind, value)
             if refused is not None:

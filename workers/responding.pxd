@@ -1,7 +1,12 @@
 # Compiled builds only (see exchange_state.pxd): the per-request methods as C calls.
+cimport cython
+from gwcore.pipeline.context cimport Context, Response
+from gwcore.pipeline.runner cimport Run
+
 from .forwarding cimport Forwarding
 
 cdef class Responding(Forwarding):
+    @cython.locals(ctx=Context, response=Response)
     cpdef upstream_headers(self, status, headers)
     cpdef response_head(self, status, reason, headers, body_length, has_length=*)
     cpdef upstream_body(self, chunk)
@@ -13,6 +18,8 @@ cdef class Responding(Forwarding):
     cpdef reply(self, status, message, extra=*)
     cpdef local(self, answer)
     cpdef finish(self)
+    @cython.locals(ctx=Context, run=Run)
     cpdef ended(self)
-    cpdef send_response(self, ctx)
+    @cython.locals(response=Response)
+    cpdef send_response(self, Context ctx)
     cpdef send_error(self, error)

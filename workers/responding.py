@@ -37,10 +37,10 @@ class Responding(Forwarding):
             self.pool.answered(status, headers)
         ctx = self.ctx
         if ctx is not None and self.out_mode != OUT_STREAM:
-            response = self.ctx.response
+            response = ctx.response
             response.status_code = status
             response.reason = None
-            response.headers._items[:] = headers
+            response.headers._items = headers  # the connection starts a new list for its next answer
             response.body = None
             if self.upstream.head_request and self.method != b"HEAD":
                 response.body = _EMPTY  # sent as HEAD (set-method): no body, whatever Content-Length says

@@ -74,7 +74,7 @@ class Worker(WorkerState):
         rid = settings.request_id_header.encode("ascii")
         old_log = self.access_log
         self.plan = plan
-        self.limits = settings.limits
+        self.use_limits(settings.limits)
         self.timeouts = settings.timeouts
         self.request_id_header = rid
         self.skip_request_headers = skip_set(rid)

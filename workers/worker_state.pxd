@@ -4,10 +4,13 @@ from gwcore.upstream.pool cimport Upstreams
 
 cdef class WorkerState:
     cdef public object loop, plan, limits, timeouts, request_id_header, skip_request_headers
-    cdef public object special_headers, state, observe, access_log, connections
+    cdef public dict special_headers
+    cdef public object state, observe, access_log, connections
+    cdef public Py_ssize_t max_header_bytes, max_header_count, max_uri_bytes, max_body_bytes
     cdef public Upstreams upstreams
     cdef public bint draining
     cdef public Py_ssize_t requests
     cdef public object _rid_prefix
     cdef public unsigned long long _rid_counter
+    cpdef use_limits(self, limits)
     cpdef new_request_id(self)

@@ -11,7 +11,17 @@ class WorkerState:
 
     __slots__ = ("loop", "plan", "limits", "timeouts", "request_id_header", "skip_request_headers",
                  "special_headers", "upstreams", "state", "observe", "access_log", "connections", "draining",
-                 "requests", "_rid_prefix", "_rid_counter")
+                 "requests", "_rid_prefix", "_rid_counter",
+                 "max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes")
+
+    def use_limits(self, limits) -> None:
+        """Keep the limits every request checks as plain numbers: reading them off the settings
+        model (pydantic) costs an attribute hook per read, several times per request."""
+        self.limits = limits
+        self.max_header_bytes = limits.max_header_bytes
+        self.max_header_count = limits.max_header_count
+        self.max_uri_bytes = limits.max_uri_bytes
+        self.max_body_bytes = limits.max_body_bytes
 
     def new_request_id(self) -> bytes:
         """Unique per worker without a syscall: a random prefix and a counter."""

@@ -108,6 +108,8 @@ class ApiPlan:
     info: object = field(repr=False, default=None)   # context.api
     key_header_bytes: bytes = field(repr=False, default=b"")
     key_query_bytes: bytes = field(repr=False, default=b"")   # b"subscription-key="
+    # key (or None) -> what a call with it was granted (subscriptions.grant); only keys that passed
+    grants: dict = field(repr=False, default_factory=dict, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "info", Named(id=self.name, name=self.name, path=self.path,

@@ -55,7 +55,11 @@ class Headers:
     # ---- changes (set-header); not callable from expressions
 
     def _remove(self, key: bytes) -> None:
-        self._items[:] = [h for h in self._items if h[0] != key]
+        items = self._items
+        for name, _ in items:
+            if name == key:  # a copy only when there is something to remove (seldom)
+                items[:] = [h for h in items if h[0] != key]
+                return
 
     def _add(self, key: bytes, values) -> None:
         items = self._items
@@ -107,7 +111,7 @@ class Query:
         """The query as it goes to the backend: byte for byte as received unless a policy changed it."""
         if self._raw is not None:
             return self._raw
-        return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self._pairs).encode("ascii")
+        return "&".join([f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self._pairs]).encode("ascii")
 
     def __str__(self) -> str:
         return self._encoded().decode("ascii", "replace")

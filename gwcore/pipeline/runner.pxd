@@ -1,4 +1,11 @@
 # Compiled builds only: a Program's and a Run's fields as C struct fields, the Run's moves C calls.
+cimport cython
+
+
+cdef class Step:
+    cpdef run(self, ctx)
+
+
 cdef class Program:
     cdef public tuple sections
     cdef public bint request_body, response_body, forwards, streams
@@ -13,5 +20,6 @@ cdef class Run:
     cpdef start(self)
     cpdef resume(self, status=*)
     cpdef fail(self, error)
+    @cython.locals(compiled=Step, steps=tuple, pc=Py_ssize_t)
     cpdef _advance(self, status)
     cpdef abandon(self)

@@ -37,6 +37,19 @@ WAIT = _Status("WAIT")
 # An int n jumps n steps ahead (or back, when negative): how choose and retry are laid flat.
 
 INBOUND, BACKEND, OUTBOUND, ON_ERROR, DONE = range(5)
+
+
+class Step:
+    """A step written as a class (gwcore/pipeline/compiled_steps.py): the Run calls its run()
+    directly, which the compiled build makes a C call. Any function of the context is a step too."""
+
+    __slots__ = ()
+
+    def run(self, ctx):
+        raise NotImplementedError
+
+    def __call__(self, ctx):
+        return self.run(ctx)
 SECTION_NAMES = ("inbound", "backend", "outbound", "on-error", "")
 
 
@@ -118,8 +131,13 @@ class Run:
                     return self._wait(status)
                 if pc >= len(steps):
                     break
+                step = steps[pc]
                 try:
-                    status = steps[pc](ctx)
+                    if isinstance(step, Step):
+                        compiled = step   # typed in runner.pxd: run() is a C call
+                        status = compiled.run(ctx)
+                    else:
+                        status = step(ctx)
                 except Exception as exc:  # noqa: BLE001 - any failure of a step is an on-error
                     self.pc = pc
                     return self.fail(exc)

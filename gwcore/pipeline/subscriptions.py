@@ -11,6 +11,8 @@ MISSING_KEY = ("Access denied due to missing subscription key. Make sure to incl
                " making requests to an API.")
 INVALID_KEY = ("Access denied due to invalid subscription key. Make sure to provide a valid key for an active"
                " subscription.")
+NO_GRANT = (None, None, None, None)
+"""What a call that was refused (and goes to on-error) or matched no API runs with."""
 
 
 def missing_key() -> PolicyError:
@@ -40,3 +42,15 @@ def authorize(plan, api, key):
     if scope == "product" and subscription.target in api.products:
         return subscription, subscription.target
     raise invalid_key()
+
+
+def grant(plan, api, key) -> tuple:
+    """(subscription, product, context.subscription, context.product) for a call of `api` with
+    `key` (or None); raises as authorize does. What passed is remembered in `api.grants`, so the
+    next call with that key is one dict lookup (the exchange looks there first). Only keys that
+    passed are kept: at most the two keys of each subscription, and None."""
+    subscription, product = authorize(plan, api, key)
+    found = api.grants[key] = (subscription, product,
+                               subscription.info(key) if subscription is not None else None,
+                               plan.product_infos.get(product) if product is not None else None)
+    return found

@@ -4,6 +4,7 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from gwcore.config.durations import Duration
+from gwcore.pipeline.compiled_steps import Forward
 from gwcore.pipeline.errors import BackendError
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig
@@ -24,18 +25,12 @@ class ForwardRequest(PolicyConfig):
         c.forwards = True
         # the backend's own timeout applies unless this statement sets one
         timeout = self.timeout if "timeout" in self.model_fields_set else None
-        fail_on_error = self.fail_on_error_status_code
-
-        def forward_request(ctx):
-            return ctx._exchange.forward(ctx, timeout)
-
-        if not fail_on_error:
-            forward_request.plain_forward = True  # what comes back needs no step: Program.streams
-            return [forward_request]
+        if not self.fail_on_error_status_code:
+            return [Forward(timeout)]
 
         def check_status(ctx):
             status = ctx.response.status_code
             if 400 <= status <= 599:
                 raise BackendError(status, f"Backend returned status code {status}", "BackendErrorStatusCode")
 
-        return [forward_request, check_status]
+        return [Forward(timeout), check_status]

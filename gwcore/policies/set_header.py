@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from gwcore.pipeline.compiled_steps import SetHeaderValues
 from gwcore.pipeline.steps import REQUEST_SECTIONS, each_value, header_value, message_of
 from gwcore.policies import policy
 from gwcore.policies.base import PolicyConfig, Value
@@ -45,15 +46,8 @@ class SetHeader(PolicyConfig):
         action = self.exists_action
         values = each_value(c, self.value, header_value)
         fixed = getattr(values, "constant", None)
-        if action == "override" and fixed is not None:  # the common statement: one constant value
-            to_request = c.section in REQUEST_SECTIONS
-
-            def set_constant(ctx):
-                headers = (ctx.request if to_request else ctx.response).headers
-                headers._remove(key)
-                headers._add(key, fixed)
-
-            return [set_constant]
+        if action == "override" and fixed is not None:  # the common statement: constant values
+            return [SetHeaderValues(key, fixed, c.section in REQUEST_SECTIONS)]
 
         def set_header(ctx):
             headers = message(ctx).headers
