@@ -2,6 +2,10 @@
 cimport cython
 
 
+@cython.locals(index=Py_ssize_t, bound=double)
+cpdef Py_ssize_t bucket(double elapsed)
+
+
 cdef class WorkerMetrics:
     cdef public dict requests, limits, cache, custom
     cpdef _reset(self)

@@ -124,3 +124,11 @@ def test_custom_series_are_capped(monkeypatch):
     totals.add({"custom": [["paths", ["namespace", "path"], ["n", "/new"], 1]]})
     labels, series = totals.custom["paths"]
     assert len(series) == metrics.MAX_CUSTOM_SERIES and series[("n", "/p/0")] == 2
+
+
+def test_bucket_is_bisect_left_over_the_bounds():
+    from bisect import bisect_left
+
+    from gwcore.observability.metrics import bucket
+    for value in [0.0, *BOUNDS, *(b * 0.999 for b in BOUNDS), *(b * 1.001 for b in BOUNDS), 1e9]:
+        assert bucket(value) == bisect_left(BOUNDS, value), value
