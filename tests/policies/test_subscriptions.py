@@ -1,6 +1,9 @@
 """Subscriptions end to end (gwcore/pipeline/subscriptions.py and the key handling of the exchange):
 every APIM rule of who may call an API, with APIM's exact 401 texts, and the key never reaching the
 backend."""
+import http.client
+import json
+
 import pytest
 
 MISSING = {"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include"
@@ -179,3 +182,37 @@ def test_on_error_runs_for_a_refused_key(gw):
     assert (answer.status, answer.json(), answer.headers["x-on-error"]) == (401, MISSING, "ran")
     answer = call(gw, "/guarded/x", "no-such-key-0123456789")
     assert (answer.json(), answer.headers["x-on-error"]) == (INVALID, "ran")
+
+
+def test_what_a_key_was_granted_on_one_api_holds_for_that_api_only(gw):
+    # the exchange remembers per API what a key (or no key) was granted (subscriptions.grant):
+    # later calls must get the same answers as the first, and nothing carries to another API
+    for _ in range(3):
+        assert passed(call(gw, "/orders/x", STARTER))["headers"]["x-product"] == "starter"
+        assert call(gw, "/billing/x", STARTER).json() == INVALID
+        assert "x-product" not in passed(call(gw, "/orders/x", ALL))["headers"]
+        assert call(gw, "/orders/x", "no-such-key-0123456789").json() == INVALID
+        assert call(gw, "/orders/x").json() == MISSING
+        assert passed(call(gw, "/catalog/x"))["headers"]["x-product"] == "free"
+        assert call(gw, "/catalog/x", STARTER).json() == INVALID
+
+
+def test_a_repeated_key_header_is_removed_whole(gw):
+    # http.client sends each putheader line as given: the key header twice, another between
+    conn = http.client.HTTPConnection("127.0.0.1", gw.gateway.port, timeout=10)
+    try:
+        conn.putrequest("GET", "/shaped/x")
+        conn.putheader("Ocp-Apim-Subscription-Key", STARTER)
+        conn.putheader("X-Between", "kept")
+        conn.putheader("ocp-apim-subscription-key", ALL)
+        conn.endheaders()
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 200, body
+    sent = json.loads(body)
+    names = [name for name, _ in sent["headers"]]
+    assert "ocp-apim-subscription-key" not in names and names.count("x-between") == 1
+    assert dict(sent["headers"])["x-product"] == "starter"  # the first key is the one checked
+    assert STARTER not in body.decode() and ALL not in body.decode()
