@@ -159,7 +159,7 @@ class Exchange(Responding):
                 return self.run.fail(error)
         pipeline = self.operation.pipelines[granted[1]]
         if pipeline.plain:
-            return self.forward_plain(rest, query, pipeline.timeout)
+            return self.forward_plain(rest, query, pipeline)
         self.begin(pipeline, granted, rest, query)
         if self.buffering_request:
             return  # request_buffered() starts the run once the whole body is in

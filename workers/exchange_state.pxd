@@ -2,6 +2,7 @@
 from gwcore.upstream.connection cimport UpstreamClient, UpstreamConnection
 from gwcore.upstream.pool cimport UpstreamPool
 
+from gwcore.pipeline.compiled_steps cimport HeaderEdits
 from gwcore.pipeline.context cimport Context
 from gwcore.pipeline.runner cimport Program, Run
 
@@ -32,6 +33,7 @@ cdef class ExchangeState(UpstreamClient):
     cdef public object head, timeout, connecting
     cdef public double upstream_deadline, t_upstream
     cdef public bint retried, forwarded
+    cdef public HeaderEdits answer_edits
     # response
     cdef public list out
     cdef public object status, held

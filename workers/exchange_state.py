@@ -24,7 +24,7 @@ class ExchangeState(UpstreamClient):
         "plan", "api", "operation", "params", "path", "request_id", "t0", "program", "ctx", "run",
         # upstream
         "pool", "upstream", "head", "timeout", "upstream_deadline", "retried", "connecting", "t_upstream",
-        "forwarded",
+        "forwarded", "answer_edits",
         # response
         "status", "out", "out_mode", "held", "held_paused", "response_started", "done", "bytes_out",
     )
@@ -73,6 +73,7 @@ class ExchangeState(UpstreamClient):
         self.connecting = None
         self.t_upstream = 0.0
         self.forwarded = False
+        self.answer_edits = None    # Pipeline.answer_edits of a plain operation, for the answer's head
         self.status = 0
         self.out = []
         self.out_mode = OUT_NONE

@@ -33,12 +33,18 @@ class Forwarding(ExchangeState):
 
     # ------------------------------------------------------------ sending the request
 
-    def forward_plain(self, rest: str, query: bytes, timeout) -> None:
-        """An operation without policies: forward the parsed request as it came."""
+    def forward_plain(self, rest: str, query: bytes, pipeline) -> None:
+        """An operation without policies (or only constant set-header statements, which
+        Pipeline.request_edits and answer_edits carry): forward the parsed request as it came."""
         backend = self.api.backend
         if backend is None:
             return self.reply(500, "Backend service URL is not defined")
+        timeout = pipeline.timeout
         self.timeout = backend.timeout if timeout is None else timeout
+        edits = pipeline.request_edits
+        if edits is not None:
+            edits.apply(self.headers)
+        self.answer_edits = pipeline.answer_edits
         backend_set = self.worker.upstreams.backend_set(backend.name)
         self.pool = pool = backend_set.choose()
         if pool is None:  # every member tripped or unhealthy

@@ -59,14 +59,14 @@ class HttpProtocol:
         self.peer_text = peer[0] if peer else "unknown"
         self.peer = self.peer_text.encode("ascii")
         self.worker.connections.add(self)
-        self.deadline = self.loop.time() + self.worker.timeouts.header_read
+        self.deadline = self.loop.time() + self.worker.header_read_timeout
 
     def data_received(self, data):
         if self.closing or self.failure is not None:
             return  # refused or lingering: the rest is discarded
         if self.wait == WAIT_IDLE:
             self.wait = WAIT_HEAD
-            self.deadline = self.loop.time() + self.worker.timeouts.header_read
+            self.deadline = self.loop.time() + self.worker.header_read_timeout
         try:
             self.parser.feed_data(data)
         except _Refused:
@@ -111,7 +111,7 @@ class HttpProtocol:
         self.current = Exchange(self)
         if self.wait != WAIT_HEAD:
             self.wait = WAIT_HEAD
-            self.deadline = self.loop.time() + self.worker.timeouts.header_read
+            self.deadline = self.loop.time() + self.worker.header_read_timeout
 
     def on_url(self, url: bytes):
         current = self.current
@@ -142,7 +142,7 @@ class HttpProtocol:
             self._refuse(*refused)
         if current.body_mode:
             self.wait = WAIT_BODY
-            self.deadline = self.loop.time() + self.worker.timeouts.body_read
+            self.deadline = self.loop.time() + self.worker.body_read_timeout
         else:
             self.wait = WAIT_NONE
         if self.active is None:
@@ -153,7 +153,7 @@ class HttpProtocol:
             self.flow.pause_reading(PIPELINE)
 
     def on_body(self, body: bytes):
-        self.deadline = self.loop.time() + self.worker.timeouts.body_read
+        self.deadline = self.loop.time() + self.worker.body_read_timeout
         self.current.request_body(body)
 
     def on_message_complete(self):
@@ -187,7 +187,7 @@ class HttpProtocol:
             return self.close()
         if self.current is None and self.wait == WAIT_NONE:
             self.wait = WAIT_IDLE
-            self.deadline = self.loop.time() + self.worker.timeouts.keepalive_idle
+            self.deadline = self.loop.time() + self.worker.keepalive_idle_timeout
 
     def fail(self, status: int, message: str):
         """Refuse the request being parsed: answer after the ones ahead of it, then close."""
@@ -243,7 +243,7 @@ class HttpProtocol:
         if self.wait == WAIT_BODY and self.flow.reasons & (PEER_FULL | PENDING_BODY):
             # we stopped reading the body (back-pressure), not the client; the backend's own
             # timeout still bounds the exchange
-            self.deadline = now + self.worker.timeouts.body_read
+            self.deadline = now + self.worker.body_read_timeout
             return
         if self.wait == WAIT_IDLE or self.wait == WAIT_LINGER:
             self.closing = True

@@ -51,6 +51,8 @@ class Responding(Forwarding):
                     self.held_paused = True
             return
         has_length = self.upstream.content_lengths > 0
+        if self.answer_edits is not None:  # constant set-header statements in outbound
+            self.answer_edits.apply(headers)
         if ctx is not None:
             # end-of-request steps (increment-condition) still read context.response
             response = ctx.response

@@ -7,10 +7,11 @@ cdef class WorkerState:
     cdef public dict special_headers
     cdef public object state, observe, access_log, connections
     cdef public Py_ssize_t max_header_bytes, max_header_count, max_uri_bytes, max_body_bytes
+    cdef public double header_read_timeout, body_read_timeout, keepalive_idle_timeout
     cdef public Upstreams upstreams
     cdef public bint draining
     cdef public Py_ssize_t requests
     cdef public object _rid_prefix
     cdef public unsigned long long _rid_counter
-    cpdef use_limits(self, limits)
+    cpdef use_limits(self, limits, timeouts)
     cpdef new_request_id(self)

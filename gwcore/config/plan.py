@@ -9,6 +9,7 @@ from urllib.parse import quote_plus, urlsplit
 
 from gwcore import fastpath
 from gwcore.config.references import api_prefix
+from gwcore.pipeline.compiled_steps import static_edits
 from gwcore.pipeline.compiler import PlanParts, compile_program
 from gwcore.pipeline.context import Named
 from gwcore.policies.base import BASE, SECTIONS
@@ -26,7 +27,7 @@ def key_digest(key: str) -> bytes:
     return hmac.digest(_KEY_SECRET, key.encode("utf-8", "surrogateescape"), "sha256")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the exchange reads its fields on every request
 class Pipeline:
     """The flat statement lists of one operation for one product (or none), `base` expanded,
     and the Program of steps compiled from them."""
@@ -36,9 +37,12 @@ class Pipeline:
     outbound: tuple = ()
     on_error: tuple = ()
     program: object = None   # a runner.Program; None when the plan was built without behaviour
-    # Only the default forward-request: the exchange forwards directly, no context is built.
+    # Only a plain forward-request, perhaps with constant set-header statements around it: the
+    # exchange forwards directly, no context is built; it applies these header edits itself
     plain: bool = False
     timeout: Optional[float] = None  # that forward-request's own timeout, when it sets one
+    request_edits: object = None     # compiled_steps.HeaderEdits for the request, or None
+    answer_edits: object = None      # ... for the answer
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,10 @@ def _with_program(pipeline: Pipeline, program) -> Pipeline:
     timeout = None
     if plain and "timeout" in backend[0].model_fields_set:
         timeout = backend[0].timeout
+    edits = static_edits(program) if program is not None and not plain else False
+    if edits:  # constant set-header statements around the forward: the exchange applies them
+        return replace(pipeline, program=program, plain=True, timeout=program.sections[1][-1].timeout,
+                       request_edits=edits[0], answer_edits=edits[1])
     return replace(pipeline, program=program, plain=plain, timeout=timeout)
 
 

@@ -17,3 +17,10 @@ cdef class Forward(Step):
     cdef public object timeout
     @cython.locals(context=Context)
     cpdef run(self, ctx)
+
+
+cdef class HeaderEdits:
+    cdef public frozenset names
+    cdef public list pairs
+    @cython.locals(index=Py_ssize_t)
+    cpdef apply(self, list headers)

@@ -36,3 +36,45 @@ class Forward(Step):
     def run(self, ctx):
         context = ctx
         return context._exchange.forward(context, self.timeout)
+
+
+class HeaderEdits:
+    """Constant set-header statements folded into one edit of a header list: what several
+    SetHeaderValues steps in a row do, applied by the exchange without a context (static_edits)."""
+
+    __slots__ = ("names", "pairs")
+
+    def __init__(self, steps):
+        values = {}
+        for step in steps:  # a later statement on the same name replaces the earlier, at the end
+            values.pop(step.key, None)
+            values[step.key] = step.values
+        self.names = frozenset(values)
+        self.pairs = [(key, value) for key, items in values.items() for value in items]
+
+    def apply(self, headers: list) -> None:
+        """Remove every header of these names from `headers`, then add the values at the end."""
+        names = self.names
+        for index in range(len(headers) - 1, -1, -1):
+            if headers[index][0] in names:
+                del headers[index]
+        headers.extend(self.pairs)
+
+
+def static_edits(program):
+    """(request edits, answer edits) of a Program that does nothing but set headers to constant
+    values around one plain forward-request; either is None when it has no statement. The
+    exchange then forwards and answers as for a plain operation, editing the two header lists as
+    it goes, with no context or Run per request (nginx's proxy_set_header and add_header).
+    False for any other Program."""
+    inbound, backend, outbound, on_error = program.sections
+    if on_error or program.request_body or program.response_body or program.preflight is not None:
+        return False
+    if not backend or type(backend[-1]) is not Forward:
+        return False
+    to_request = inbound + backend[:-1]
+    if not all(type(step) is SetHeaderValues and step.to_request for step in to_request):
+        return False
+    if not all(type(step) is SetHeaderValues and not step.to_request for step in outbound):
+        return False
+    return (HeaderEdits(to_request) if to_request else None), (HeaderEdits(outbound) if outbound else None)

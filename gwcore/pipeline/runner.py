@@ -37,6 +37,7 @@ WAIT = _Status("WAIT")
 # An int n jumps n steps ahead (or back, when negative): how choose and retry are laid flat.
 
 INBOUND, BACKEND, OUTBOUND, ON_ERROR, DONE = range(5)
+SECTION_NAMES = ("inbound", "backend", "outbound", "on-error", "")
 
 
 class Step:
@@ -50,7 +51,6 @@ class Step:
 
     def __call__(self, ctx):
         return self.run(ctx)
-SECTION_NAMES = ("inbound", "backend", "outbound", "on-error", "")
 
 
 class Program:
