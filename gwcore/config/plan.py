@@ -17,6 +17,8 @@ from gwcore.policies.forward_request import ForwardRequest
 from gwcore.tls.contexts import backend_context, server_tls
 
 DEFAULT_FORWARD = ForwardRequest()
+# it stands where APIM writes it, so on-error locates a backend failure there (context.last_error.path)
+DEFAULT_FORWARD._path = ("policies", "backend", 0, "forward-request")
 
 # Subscription keys are looked up by a keyed digest, so the dict lookup leaks nothing
 # useful about the key; the final check is hmac.compare_digest. The secret is per process.

@@ -29,16 +29,21 @@ class BackendError(PolicyError):
 
 
 class LastError:
-    """`context.last_error` in on-error: what went wrong, where (APIM's context.LastError)."""
+    """`context.last_error` in on-error: what went wrong, where (APIM's context.LastError).
+
+    `scope`, `path` and `policy_id` locate the statement that failed (docs/expressions.md,
+    "context.last_error"); all three are empty when no statement did (a missing key, no route).
+    """
 
     __slots__ = ("source", "reason", "message", "scope", "section", "path", "policy_id", "status")
 
-    def __init__(self, source: str, reason: str, message: str, section: str, status: int, policy_id: str = ""):
+    def __init__(self, source: str, reason: str, message: str, section: str, status: int,
+                 scope: str = "", path: str = "", policy_id: str = ""):
         self.source = source
         self.reason = reason
         self.message = message
         self.section = section
-        self.scope = ""
-        self.path = ""
+        self.scope = scope
+        self.path = path
         self.policy_id = policy_id
         self.status = status

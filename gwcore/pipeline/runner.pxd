@@ -7,7 +7,7 @@ cdef class Step:
 
 
 cdef class Program:
-    cdef public tuple sections
+    cdef public tuple sections, origins
     cdef public bint request_body, response_body, forwards, streams
     cdef public object preflight
 

@@ -53,14 +53,22 @@ class Step:
         return self.run(ctx)
 
 
+NO_ORIGIN = ("", "", "")
+"""The origin of a step no statement made, or of an error raised outside any step."""
+
+
 class Program:
     """The flat steps of one pipeline, per section, and what the exchange must do for them."""
 
-    __slots__ = ("sections", "request_body", "response_body", "forwards", "preflight", "streams")
+    __slots__ = ("sections", "origins", "request_body", "response_body", "forwards", "preflight", "streams")
 
     def __init__(self, inbound: tuple, backend: tuple, outbound: tuple, on_error: tuple,
-                 request_body: bool, response_body: bool, forwards: bool, preflight: "Program" = None):
+                 request_body: bool, response_body: bool, forwards: bool, preflight: "Program" = None,
+                 origins: tuple = ((), (), (), ())):
         self.sections = (inbound, backend, outbound, on_error)
+        # Per section, parallel to its steps: (scope, path, policy_id) of the statement that made
+        # each step. Read only when a step fails, so the steps themselves carry nothing extra.
+        self.origins = origins
         self.request_body = request_body    # read the whole request body before inbound runs
         self.response_body = response_body  # read the whole backend body before outbound runs
         self.forwards = forwards            # some step sends the request to the backend
@@ -104,8 +112,11 @@ class Run:
             self.section = DONE
             return self.host.send_error(error)
         ctx = self.ctx
+        origins = self.program.origins[self.section]
+        pc = self.pc   # the failing step; -1 when the error came before any step (no key, no route)
+        scope, path, policy_id = origins[pc] if 0 <= pc < len(origins) else NO_ORIGIN
         ctx.last_error = LastError(error.source, error.reason, error.last_message,
-                                   SECTION_NAMES[self.section], error.status)
+                                   SECTION_NAMES[self.section], error.status, scope, path, policy_id)
         ctx.response._replace(error.status, error_body(error), headers=error.headers)
         self.section, self.pc = ON_ERROR, -1
         self._advance(CONTINUE)

@@ -1,9 +1,12 @@
 """The base of every policy's config schema: immutable, APIM attribute names, parsed at load."""
 from typing import Any, ClassVar, Optional, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from gwcore.pipeline.expressions import is_expression
 
 SECTIONS = ("inbound", "backend", "outbound", "on-error")
+SCOPES = ("global", "product", "api", "operation")
 # APIM allows only these in on-error (apim-semantics.md, "Policy structure").
 ON_ERROR_POLICIES = frozenset({
     "choose", "set-variable", "find-and-replace", "return-response", "set-header",
@@ -21,6 +24,18 @@ Steps = tuple[Any, ...]
 
 def kebab(name: str) -> str:
     return name.rstrip("_").replace("_", "-")
+
+
+def scope_of(path: tuple) -> Optional[str]:
+    """The scope a statement is written at, from its place in the file; None inside a fragment."""
+    head = path[0] if path else None
+    if head == "policies":
+        return "global"
+    if head == "products":
+        return "product"
+    if head == "apis":
+        return "operation" if len(path) > 2 and path[2] == "operations" else "api"
+    return None
 
 
 class PolicyConfig(BaseModel):
@@ -41,12 +56,26 @@ class PolicyConfig(BaseModel):
     # Fields whose value is a list of nested statements (parsed before validation).
     nested_steps: ClassVar[tuple] = ()
 
+    # APIM's `id` attribute, allowed on every policy element; it names the statement to on-error.
+    id: Optional[str] = Field(None, description="Names this statement: when it fails, on-error reads this"
+                                                " as context.last_error.policy_id (absent: empty).")
+
     _path: tuple = PrivateAttr(default=())
 
     @property
     def path(self) -> tuple:
         """Where the statement stands in the config file, e.g. ('apis', 'x', 'policies', 'inbound', 2)."""
         return self._path
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _literal_id(cls, value):
+        # the id is read at load, never per request: an expression could not be evaluated
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and is_expression(value):
+            raise ValueError("policy expressions are not allowed in id; write a literal name")
+        return value
 
     def children(self) -> tuple:
         """The nested statement lists of this statement (choose overrides this)."""

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Pla
 
 from gwcore.config.durations import parse_duration
 from gwcore.pipeline.expressions import is_expression  # one definition of "an @(expression)"
-from gwcore.policies.base import Value, kebab
+from gwcore.policies.base import SCOPES, Value, kebab, scope_of  # noqa: F401 - imported from here too
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -315,21 +315,7 @@ def exactly_one(obj, names: tuple, what: str = "") -> None:
         raise ValueError(f"{' and '.join(given)} exclude each other; keep only one of {spelled}")
 
 
-# ---- scopes ------------------------------------------------------------------------------------
-
-SCOPES = ("global", "product", "api", "operation")
-
-
-def scope_of(path: tuple) -> Optional[str]:
-    """The scope a statement is written at, from its place in the file; None inside a fragment."""
-    head = path[0] if path else None
-    if head == "policies":
-        return "global"
-    if head == "products":
-        return "product"
-    if head == "apis":
-        return "operation" if len(path) > 2 and path[2] == "operations" else "api"
-    return None
+# ---- scopes (SCOPES and scope_of are in base.py, beside the statement's path) ------------------
 
 
 class ScopeRestricted:

@@ -16,4 +16,4 @@ def test_apply_enum(policies):
 def test_attributes_left_out_are_refused(policies):
     found = policies.error("- json-to-xml: {apply: always, namespace-separator: ':'}  # <-")
     assert found.path == f"{policies.at()}.json-to-xml.namespace-separator"
-    assert found.message == "unknown attribute; known attributes: apply, consider-accept-header, parse-date"
+    assert found.message == "unknown attribute; known attributes: apply, consider-accept-header, id, parse-date"

@@ -45,7 +45,7 @@ def test_unknown_child_lists_the_children(policies):
             set-url: http://x  # <-
     """)
     assert (found.line, found.path) == (found.marked_line, f"{policies.at()}.return-response.set-url")
-    assert found.message == ("unknown attribute; known attributes: response-variable-name, set-body, set-header,"
+    assert found.message == ("unknown attribute; known attributes: id, response-variable-name, set-body, set-header,"
                              " set-status")
 
 

@@ -23,7 +23,7 @@ def test_has_no_response_variable(policies):
     """)
     assert (found.line, found.path) == (found.marked_line,
                                         f"{policies.at()}.send-one-way-request.response-variable-name")
-    assert found.message.startswith("unknown attribute; known attributes: mode, set-body, set-header")
+    assert found.message.startswith("unknown attribute; known attributes: id, mode, set-body, set-header")
 
 
 def test_url_must_be_http(policies):
