@@ -102,6 +102,12 @@ E2E = {
         op("status/out-delete", "outbound", name="x-r", **{"exists-action": "delete"}),
         op("chunked/out-delete-length", "outbound", name="content-length", **{"exists-action": "delete"}),
         op("status/out-length", "outbound", name="content-length", **{"exists-action": "delete"}),
+        {"id": "static", "method": "GET", "url_template": "/status/static", "policies": {
+            "inbound": ["base", {"set-header": {"name": "x-s", "value": "first"}},
+                        {"set-header": {"name": "x-t", "value": ["a", "b"]}},
+                        {"set-header": {"name": "X-S", "value": "second"}}],
+            "outbound": ["base", {"set-header": {"name": "x-r", "value": "mine"}},
+                         {"set-header": {"name": "x-q", "value": "q"}}]}},
         {"id": "failing", "method": "GET", "url_template": "/failing", "policies": {
             "inbound": [{"check-header": {"name": "x-needed", "failed-check-httpcode": 400,
                                           "failed-check-error-message": "x-needed is needed",
@@ -215,3 +221,44 @@ def raw_get(gw, path: str, headers: list) -> dict:
         answer = conn.response()
     assert answer.status == 200, answer.body
     return answer.json()
+
+
+# ---- constant overrides only: forwarded as a plain operation, the headers edited on the way
+
+def test_constant_overrides_around_a_plain_forward_need_no_context(write_config):
+    plan = load_plan(write_config(yaml.safe_dump({**E2E, "backends": {"origin": {"url": "http://127.0.0.1:9"}}})))
+    operations = plan.apis["h"].operations
+    static = operations["static"].pipelines[None]
+    assert static.plain
+    assert static.request_edits.names == {b"x-s", b"x-t"}
+    assert static.request_edits.pairs == [(b"x-t", b"a"), (b"x-t", b"b"), (b"x-s", b"second")]
+    assert static.answer_edits.pairs == [(b"x-r", b"mine"), (b"x-q", b"q")]
+    assert operations["backend-then-forward"].pipelines[None].request_edits.pairs == [(b"x-b", b"before")]
+    out = operations["status/out-override"].pipelines[None]
+    assert out.plain and out.request_edits is None and out.answer_edits.pairs == [(b"x-r", b"new")]
+    # anything else runs as a pipeline: skip and append depend on the request, a backend section
+    # without forward-request sends nothing, on-error needs a context
+    for name in ("skip", "append", "status/out-skip", "backend", "failing"):
+        assert not operations[name].pipelines[None].plain, name
+
+
+def test_constant_overrides_edit_the_request_and_the_answer(gw):
+    echo = raw_get(gw, "/h/status/static?h-X-R=theirs&h-X-Kept=yes",
+                   [("X-S", "client"), ("x-s", "client-again"), ("x-t", "client"), ("x-u", "kept")])
+    assert header_values(echo, "x-s") == ["second"]   # the later statement on a name wins
+    assert header_values(echo, "x-t") == ["a", "b"]
+    assert header_values(echo, "x-u") == ["kept"]
+    for _ in range(2):  # on a kept-alive connection too: nothing of one answer leaks to the next
+        answer = gw.get("/h/status/static?h-X-R=theirs&h-X-Kept=yes")
+        assert answer.status == 200
+        assert [v for k, v in answer.header_list if k.lower() == "x-r"] == ["mine"]
+        assert (answer.headers["x-q"], answer.headers["x-kept"]) == ("q", "yes")
+
+
+def test_header_edits_drop_every_copy_then_add_at_the_end():
+    from gwcore.pipeline.compiled_steps import HeaderEdits, SetHeaderValues
+    edits = HeaderEdits([SetHeaderValues(b"x-a", [b"1"], True), SetHeaderValues(b"x-b", [], True),
+                         SetHeaderValues(b"x-a", [b"2", b"3"], True)])
+    headers = [(b"x-a", b"old"), (b"host", b"h"), (b"x-b", b"gone"), (b"x-a", b"older")]
+    edits.apply(headers)
+    assert headers == [(b"host", b"h"), (b"x-a", b"2"), (b"x-a", b"3")]
