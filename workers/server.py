@@ -74,7 +74,7 @@ class Worker(WorkerState):
         rid = settings.request_id_header.encode("ascii")
         old_log = self.access_log
         self.plan = plan
-        self.use_limits(settings.limits, settings.timeouts)
+        self.use_limits_and_timeouts(settings.limits, settings.timeouts)
         self.request_id_header = rid
         self.skip_request_headers = skip_set(rid)
         self.special_headers = {**SPECIAL_HEADERS, rid: H_REQUEST_ID}

@@ -13,5 +13,5 @@ cdef class WorkerState:
     cdef public Py_ssize_t requests
     cdef public object _rid_prefix
     cdef public unsigned long long _rid_counter
-    cpdef use_limits(self, limits, timeouts)
+    cpdef use_limits_and_timeouts(self, limits, timeouts)
     cpdef new_request_id(self)

@@ -15,7 +15,7 @@ class WorkerState:
                  "max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes",
                  "header_read_timeout", "body_read_timeout", "keepalive_idle_timeout")
 
-    def use_limits(self, limits, timeouts) -> None:
+    def use_limits_and_timeouts(self, limits, timeouts) -> None:
         """Keep the limits and timeouts requests read as plain numbers: reading them off the
         settings models (pydantic) costs an attribute hook per read, several times per request."""
         self.limits = limits
