@@ -11,6 +11,7 @@ from gwcore import fastpath
 from gwcore.config.references import api_prefix
 from gwcore.pipeline.compiled_steps import static_edits
 from gwcore.pipeline.compiler import PlanParts, compile_program
+from gwcore.pipeline.runner import BACKEND
 from gwcore.pipeline.context import Named
 from gwcore.policies.base import BASE, SECTIONS
 from gwcore.policies.forward_request import ForwardRequest
@@ -310,17 +311,13 @@ def _unmatched(global_sections: dict, backends: dict, fragments: dict, problems)
 
 
 def _with_program(pipeline: Pipeline, program) -> Pipeline:
-    backend = pipeline.backend
-    plain = (not pipeline.inbound and not pipeline.outbound and not pipeline.on_error and len(backend) == 1
-             and isinstance(backend[0], ForwardRequest) and not backend[0].fail_on_error_status_code)
-    timeout = None
-    if plain and "timeout" in backend[0].model_fields_set:
-        timeout = backend[0].timeout
-    edits = static_edits(program) if program is not None and not plain else False
-    if edits:  # constant set-header statements around the forward: the exchange applies them
-        return replace(pipeline, program=program, plain=True, timeout=program.sections[1][-1].timeout,
-                       request_edits=edits[0], answer_edits=edits[1])
-    return replace(pipeline, program=program, plain=plain, timeout=timeout)
+    """The pipeline with its Program; plain when the Program is one plain forward-request, with
+    at most constant set-header statements around it, which the exchange applies itself."""
+    edits = static_edits(program)
+    if edits is False:
+        return replace(pipeline, program=program)
+    return replace(pipeline, program=program, plain=True, timeout=program.sections[BACKEND][-1].timeout,
+                   request_edits=edits[0], answer_edits=edits[1])
 
 
 def adhoc_backend(url: str) -> BackendPlan:

@@ -1,5 +1,6 @@
 """The steps nearly every pipeline runs, as Step classes the compiled build turns into C calls:
-set-header with constant values, and forward-request. Their policies' compile() choose them."""
+set-header with constant values, and forward-request (their policies' compile() choose them);
+and, for a pipeline made of nothing else, the same header edits applied without a Run."""
 from gwcore.pipeline.runner import Step
 
 
