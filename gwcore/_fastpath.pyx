@@ -1,4 +1,5 @@
-"""Fast path, C twin: path normalisation, route matching, request-head rewriting.
+"""Fast path, C twin: path normalisation, route matching, request-head rewriting,
+whole backend answers read in one go.
 
 Same API and the same answers as `_fastpath_py.py` (the tests run both, and a hypothesis
 test demands identical output); here the per-request loops run in C. setup.py compiles
@@ -29,7 +30,7 @@ cdef extern from *:
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_head", "has_header",
+    "build_head", "has_header", "parse_whole_response",
 ]
 
 
@@ -45,6 +46,8 @@ class PathError(ValueError):
 cdef unsigned char _ALLOWED[256]
 cdef unsigned char _UNRESERVED[256]
 cdef signed char _HEXVAL[256]      # value of a hex digit, -1 for anything else
+cdef unsigned char _TCHAR[256]     # a header name's characters (RFC 9110 token)
+cdef unsigned char _FIELD_TEXT[256]  # what parse_whole_response takes in a value: HTAB, SP, VCHAR
 cdef const char *_UPPER_HEX = b"0123456789ABCDEF"
 
 
@@ -54,6 +57,10 @@ cdef void _fill_tables() noexcept:
         _ALLOWED[c] = 0
         _UNRESERVED[c] = 0
         _HEXVAL[c] = -1
+        _TCHAR[c] = 0
+        _FIELD_TEXT[c] = c == 9 or 0x20 <= c <= 0x7E
+    for c in b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
+        _TCHAR[c] = 1
     for c in b"!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~":
         _ALLOWED[c] = 1
     for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~":
@@ -695,3 +702,159 @@ cdef object _build_exact(bytes first_line, list headers, object skip, list extra
     p[0] = c'\r'
     p[1] = c'\n'
     return head
+
+
+# ---------------------------------------------------------------- backend answers
+
+# The common answer, whole in one read, parsed without httptools' per-header callbacks.
+# What is taken here is a strict subset of what llhttp takes, read the same way (values from
+# their first non-blank byte to the end of the line, as httptools gives them); anything else
+# is None and goes to httptools, which then decides.
+cdef enum:
+    _MAX_FIELDS = 100
+MAX_RESPONSE_FIELDS = _MAX_FIELDS
+
+
+cdef inline bint _is_blank(unsigned char c) noexcept:
+    return c == 32 or c == 9
+
+
+def parse_whole_response(data):
+    """(status, headers, keep_alive, body_start) when `data` is exactly one whole HTTP/1.1
+    answer framed by one Content-Length, else None.
+
+    `headers` are (lower-case name, value) pairs without hop-by-hop headers and without those
+    that Connection names; `keep_alive` is False when Connection says close. Not taken (None):
+    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, obs-fold, bare LF,
+    controls or non-ASCII bytes, more than MAX_RESPONSE_FIELDS fields, bytes after the body.
+    """
+    if not PyBytes_CheckExact(data):
+        return None
+    cdef const unsigned char *s = <const unsigned char *>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t at, start, name_end, value_start, k
+    cdef long long length = -1
+    cdef int status
+    cdef bint keep_alive = True
+    cdef list headers = []
+    cdef set named = None
+    cdef int kind
+    if n < 17 or memcmp(s, b"HTTP/1.1 ", 9) != 0:
+        return None
+    if not (50 <= s[9] <= 53 and 48 <= s[10] <= 57 and 48 <= s[11] <= 57 and s[12] == 32):
+        return None
+    status = (s[9] - 48) * 100 + (s[10] - 48) * 10 + (s[11] - 48)
+    if status == 204 or status == 304:
+        return None
+    at = 13
+    while at < n and _FIELD_TEXT[s[at]]:
+        at += 1
+    if at + 1 >= n or s[at] != 13 or s[at + 1] != 10:
+        return None
+    at += 2
+    while True:
+        if at + 1 >= n:
+            return None
+        if s[at] == 13 and s[at + 1] == 10:
+            break
+        start = at
+        while at < n and _TCHAR[s[at]]:
+            at += 1
+        if at == start or at >= n or s[at] != 58 or len(headers) >= _MAX_FIELDS:
+            return None
+        name_end = at
+        at += 1
+        while at < n and _is_blank(s[at]):
+            at += 1
+        value_start = at
+        while at < n and _FIELD_TEXT[s[at]]:
+            at += 1
+        if at + 1 >= n or s[at] != 13 or s[at + 1] != 10:
+            return None
+        kind = _field_kind(s + start, name_end - start)
+        if kind == _F_TRANSFER_ENCODING:
+            return None
+        if kind == _F_CONNECTION:
+            if named is None:
+                named = set()
+            if not _connection_tokens(s + value_start, at - value_start, named):
+                keep_alive = False
+            at += 2
+            continue
+        if kind == _F_HOP:
+            at += 2
+            continue
+        if kind == _F_CONTENT_LENGTH:
+            if length >= 0 or not 1 <= at - value_start <= 15:
+                return None
+            length = 0
+            for k in range(value_start, at):
+                if not 48 <= s[k] <= 57:
+                    return None
+                length = length * 10 + (s[k] - 48)
+        name = _lower_bytes(s + start, name_end - start)
+        value = PyBytes_FromStringAndSize(<const char *>s + value_start, at - value_start)
+        at += 2
+        headers.append((name, value))
+    at += 2
+    if length < 0 or n - at != length:
+        return None
+    if named:
+        headers = [pair for pair in headers if pair[0] not in named]
+    return status, headers, keep_alive, at
+
+
+cdef enum:
+    _F_OTHER, _F_CONTENT_LENGTH, _F_TRANSFER_ENCODING, _F_CONNECTION, _F_HOP
+
+
+cdef int _field_kind(const unsigned char *name, Py_ssize_t size) noexcept:
+    """What a raw header name is to parse_whole_response, told before any object is made."""
+    cdef unsigned char low[32]
+    cdef Py_ssize_t k
+    if size >= 32 or not ((_HOP_LENGTHS | (1 << 14)) >> size) & 1:
+        return _F_OTHER
+    for k in range(size):
+        low[k] = name[k] | 0x20 if 65 <= name[k] <= 90 else name[k]
+    if size == 14:
+        return _F_CONTENT_LENGTH if memcmp(low, b"content-length", 14) == 0 else _F_OTHER
+    if size == 17 and memcmp(low, b"transfer-encoding", 17) == 0:
+        return _F_TRANSFER_ENCODING
+    if size == 10 and memcmp(low, b"connection", 10) == 0:
+        return _F_CONNECTION
+    return _F_HOP if PyBytes_FromStringAndSize(<const char *>low, size) in _HOP else _F_OTHER
+
+
+cdef bytes _lower_bytes(const unsigned char *text, Py_ssize_t size):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    cdef char *low = PyBytes_AS_STRING(out)
+    cdef Py_ssize_t k
+    for k in range(size):
+        low[k] = text[k] | 0x20 if 65 <= text[k] <= 90 else text[k]
+    return out
+
+
+cdef bint _connection_tokens(const unsigned char *value, Py_ssize_t size, set named) except -1:
+    """Reads a Connection value's tokens: False when one is close; the names other than
+    hop-by-hop ones go into `named`."""
+    cdef Py_ssize_t at = 0, start, end
+    cdef bint keep = True
+    cdef bytes token
+    while at <= size:
+        start = at
+        while at < size and value[at] != 44:
+            at += 1
+        end = at
+        at += 1
+        while start < end and _is_blank(value[start]):
+            start += 1
+        while end > start and _is_blank(value[end - 1]):
+            end -= 1
+        if end == start:
+            continue
+        token = _lower_bytes(value + start, end - start)
+        if end - start == 5 and memcmp(PyBytes_AS_STRING(token), b"close", 5) == 0:
+            keep = False
+        elif not (end - start == 10 and memcmp(PyBytes_AS_STRING(token), b"keep-alive", 10) == 0) and token not in _HOP:
+            named.add(token)
+    return keep

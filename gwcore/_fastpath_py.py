@@ -1,4 +1,5 @@
-"""Fast path, Python twin: path normalisation, route matching, request-head rewriting.
+"""Fast path, Python twin: path normalisation, route matching, request-head rewriting,
+whole backend answers read in one go.
 
 `_fastpath.pyx` implements the same API in Cython; `fastpath.py` picks one. Keep the two
 in step: the tests run both and a hypothesis test demands identical answers.
@@ -9,7 +10,7 @@ import re
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_head", "has_header",
+    "build_head", "has_header", "parse_whole_response",
 ]
 
 _HEX = "0123456789ABCDEFabcdef"
@@ -384,3 +385,69 @@ def has_header(headers, name):
         if pair[0] == name:
             return True
     return False
+
+
+# ---------------------------------------------------------------- backend answers
+
+# The common answer, whole in one read, parsed without httptools' per-header callbacks.
+# What is taken here is a strict subset of what llhttp takes, read the same way (values from
+# their first non-blank byte to the end of the line, as httptools gives them); anything else
+# is None and goes to httptools, which then decides.
+_STATUS_LINE = re.compile(rb"HTTP/1\.1 ([2-5][0-9][0-9]) [\t\x20-\x7e]*\r\n")
+_FIELD_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e]*)\r\n")
+_CONTENT_LENGTH = re.compile(rb"[0-9]{1,15}")
+MAX_RESPONSE_FIELDS = 100
+
+
+def parse_whole_response(data):
+    """(status, headers, keep_alive, body_start) when `data` is exactly one whole HTTP/1.1
+    answer framed by one Content-Length, else None.
+
+    `headers` are (lower-case name, value) pairs without hop-by-hop headers and without those
+    that Connection names; `keep_alive` is False when Connection says close. Not taken (None):
+    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, obs-fold, bare LF,
+    controls or non-ASCII bytes, more than MAX_RESPONSE_FIELDS fields, bytes after the body.
+    """
+    if type(data) is not bytes:
+        return None
+    line = _STATUS_LINE.match(data)
+    if line is None:
+        return None
+    status = int(line.group(1))
+    if status == 204 or status == 304:
+        return None
+    at = line.end()
+    headers = []
+    named = None
+    keep_alive = True
+    length = -1
+    while not data.startswith(b"\r\n", at):
+        field = _FIELD_LINE.match(data, at)
+        if field is None or len(headers) >= MAX_RESPONSE_FIELDS:
+            return None
+        at = field.end()
+        name = field.group(1).lower()
+        value = field.group(2)
+        if name in HOP_BY_HOP:
+            if name == b"transfer-encoding":
+                return None
+            if name == b"connection":
+                for token in value.split(b","):
+                    token = token.strip(b" \t").lower()
+                    if token == b"close":
+                        keep_alive = False
+                    elif token and token not in HOP_BY_HOP:
+                        named = named or set()
+                        named.add(token)
+            continue
+        if name == b"content-length":
+            if length >= 0 or _CONTENT_LENGTH.fullmatch(value) is None:
+                return None
+            length = int(value)
+        headers.append((name, value))
+    at += 2
+    if length < 0 or len(data) - at != length:
+        return None
+    if named is not None:
+        headers = [pair for pair in headers if pair[0] not in named]
+    return status, headers, keep_alive, at

@@ -13,7 +13,7 @@ cdef class UpstreamConnection:
     cdef public object pool, transport, parser, idle_since, connection_tokens
     cdef public list headers
     cdef public UpstreamClient exchange
-    cdef public bint closed, reused, write_paused, got_bytes, chunked, head_request, interim
+    cdef public bint closed, reused, write_paused, got_bytes, chunked, head_request, interim, fresh
     cdef public Py_ssize_t content_lengths
     cpdef _reset(self)
     cpdef attach(self, UpstreamClient exchange, bint head_request)
@@ -21,3 +21,4 @@ cdef class UpstreamConnection:
     cpdef close(self)
     cpdef abort(self)
     cpdef _finish(self, bint keep_alive)
+    cdef bint _take_whole(self, UpstreamClient exchange, bytes data) except -1
