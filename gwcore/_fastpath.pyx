@@ -1,5 +1,5 @@
 """Fast path, C twin: path normalisation, route matching, request-head rewriting,
-whole backend answers read in one go.
+whole request heads and backend answers read in one go.
 
 Same API and the same answers as `_fastpath_py.py` (the tests run both, and a hypothesis
 test demands identical output); here the per-request loops run in C. setup.py compiles
@@ -30,7 +30,7 @@ cdef extern from *:
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_head", "has_header", "parse_whole_response",
+    "build_head", "has_header", "parse_whole_response", "parse_whole_request",
 ]
 
 
@@ -47,7 +47,8 @@ cdef unsigned char _ALLOWED[256]
 cdef unsigned char _UNRESERVED[256]
 cdef signed char _HEXVAL[256]      # value of a hex digit, -1 for anything else
 cdef unsigned char _TCHAR[256]     # a header name's characters (RFC 9110 token)
-cdef unsigned char _FIELD_TEXT[256]  # what parse_whole_response takes in a value: HTAB, SP, VCHAR
+cdef unsigned char _FIELD_TEXT[256]  # what the whole-message parsers take in a value: HTAB, SP, VCHAR
+cdef unsigned char _TARGET[256]    # what parse_whole_request takes in a target: RFC 3986 pchar, / and ?
 cdef const char *_UPPER_HEX = b"0123456789ABCDEF"
 
 
@@ -58,9 +59,12 @@ cdef void _fill_tables() noexcept:
         _UNRESERVED[c] = 0
         _HEXVAL[c] = -1
         _TCHAR[c] = 0
+        _TARGET[c] = 0
         _FIELD_TEXT[c] = c == 9 or 0x20 <= c <= 0x7E
     for c in b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
         _TCHAR[c] = 1
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%":
+        _TARGET[c] = 1
     for c in b"!$%&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz~":
         _ALLOWED[c] = 1
     for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~":
@@ -758,18 +762,8 @@ def parse_whole_response(data):
         if s[at] == 13 and s[at + 1] == 10:
             break
         start = at
-        while at < n and _TCHAR[s[at]]:
-            at += 1
-        if at == start or at >= n or s[at] != 58 or len(headers) >= _MAX_FIELDS:
-            return None
-        name_end = at
-        at += 1
-        while at < n and _is_blank(s[at]):
-            at += 1
-        value_start = at
-        while at < n and _FIELD_TEXT[s[at]]:
-            at += 1
-        if at + 1 >= n or s[at] != 13 or s[at + 1] != 10:
+        at = _field_line(s, n, at, &name_end, &value_start)
+        if at < 0 or len(headers) >= _MAX_FIELDS:
             return None
         kind = _field_kind(s + start, name_end - start)
         if kind == _F_TRANSFER_ENCODING:
@@ -781,7 +775,7 @@ def parse_whole_response(data):
                 keep_alive = False
             at += 2
             continue
-        if kind == _F_HOP:
+        if kind == _F_HOP or kind == _F_UPGRADE:
             at += 2
             continue
         if kind == _F_CONTENT_LENGTH:
@@ -804,8 +798,29 @@ def parse_whole_response(data):
     return status, headers, keep_alive, at
 
 
+cdef Py_ssize_t _field_line(const unsigned char *s, Py_ssize_t n, Py_ssize_t at, Py_ssize_t *name_end,
+                            Py_ssize_t *value_start) noexcept:
+    """Reads one `name: value` line from `at`, a name of token characters and a value of HTAB, SP
+    and VCHAR: the offset of its CR (the value ends there), or -1 when it is not such a line."""
+    cdef Py_ssize_t start = at
+    while at < n and _TCHAR[s[at]]:
+        at += 1
+    if at == start or at >= n or s[at] != 58:
+        return -1
+    name_end[0] = at
+    at += 1
+    while at < n and _is_blank(s[at]):
+        at += 1
+    value_start[0] = at
+    while at < n and _FIELD_TEXT[s[at]]:
+        at += 1
+    if at + 1 >= n or s[at] != 13 or s[at + 1] != 10:
+        return -1
+    return at
+
+
 cdef enum:
-    _F_OTHER, _F_CONTENT_LENGTH, _F_TRANSFER_ENCODING, _F_CONNECTION, _F_HOP
+    _F_OTHER, _F_CONTENT_LENGTH, _F_TRANSFER_ENCODING, _F_CONNECTION, _F_UPGRADE, _F_HOP
 
 
 cdef int _field_kind(const unsigned char *name, Py_ssize_t size) noexcept:
@@ -822,6 +837,8 @@ cdef int _field_kind(const unsigned char *name, Py_ssize_t size) noexcept:
         return _F_TRANSFER_ENCODING
     if size == 10 and memcmp(low, b"connection", 10) == 0:
         return _F_CONNECTION
+    if size == 7 and memcmp(low, b"upgrade", 7) == 0:
+        return _F_UPGRADE
     return _F_HOP if PyBytes_FromStringAndSize(<const char *>low, size) in _HOP else _F_OTHER
 
 
@@ -858,3 +875,79 @@ cdef bint _connection_tokens(const unsigned char *value, Py_ssize_t size, set na
         elif not (end - start == 10 and memcmp(PyBytes_AS_STRING(token), b"keep-alive", 10) == 0) and token not in _HOP:
             named.add(token)
     return keep
+
+
+# ---------------------------------------------------------------- client requests
+
+# The common request, a head with no body whole in one read, parsed without httptools' callbacks.
+# As for answers, a strict subset of what llhttp takes, read as httptools reads it; None sends
+# the bytes to httptools. The methods are the same bytes objects every time.
+cdef bytes _GET = b"GET", _PUT = b"PUT", _HEAD = b"HEAD", _POST = b"POST", _PATCH = b"PATCH"
+cdef bytes _DELETE = b"DELETE", _OPTIONS = b"OPTIONS"
+
+
+cdef bytes _known_method(const unsigned char *s, Py_ssize_t size):
+    cdef bytes method
+    if size == 3:
+        method = _GET if s[0] == 71 else _PUT
+    elif size == 4:
+        method = _HEAD if s[0] == 72 else _POST
+    elif size == 5:
+        method = _PATCH
+    elif size == 6:
+        method = _DELETE
+    elif size == 7:
+        method = _OPTIONS
+    else:
+        return None
+    return method if memcmp(s, PyBytes_AS_STRING(method), size) == 0 else None
+
+
+def parse_whole_request(data):
+    """(method, target, headers) when `data` is exactly one HTTP/1.1 request head with no body
+    and nothing after it, else None.
+
+    `headers` are all the (lower-case name, value) pairs in order, as httptools would report them.
+    Not taken (None): methods other than GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH; a target
+    that does not start with / or holds a character outside RFC 3986's pchar, / and ? (% included,
+    # not); versions other than 1.1; Content-Length, Transfer-Encoding or Upgrade; obs-fold, bare LF,
+    controls or non-ASCII bytes; more than MAX_RESPONSE_FIELDS fields; bytes after the head.
+    """
+    if not PyBytes_CheckExact(data):
+        return None
+    cdef const unsigned char *s = <const unsigned char *>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t at = 0, start, name_end, value_start
+    cdef list headers = []
+    cdef int kind
+    while at < n and 65 <= s[at] <= 90:
+        at += 1
+    method = _known_method(s, at)
+    if method is None or at + 1 >= n or s[at] != 32 or s[at + 1] != 47:
+        return None
+    at += 1
+    start = at
+    while at < n and _TARGET[s[at]]:
+        at += 1
+    if at + 11 > n or memcmp(s + at, b" HTTP/1.1\r\n", 11) != 0:
+        return None
+    target = PyBytes_FromStringAndSize(<const char *>s + start, at - start)
+    at += 11
+    while True:
+        if at + 1 >= n:
+            return None
+        if s[at] == 13 and s[at + 1] == 10:
+            break
+        start = at
+        at = _field_line(s, n, at, &name_end, &value_start)
+        if at < 0 or len(headers) >= _MAX_FIELDS:
+            return None
+        kind = _field_kind(s + start, name_end - start)
+        if kind == _F_CONTENT_LENGTH or kind == _F_TRANSFER_ENCODING or kind == _F_UPGRADE:
+            return None
+        headers.append((_lower_bytes(s + start, name_end - start),
+                        PyBytes_FromStringAndSize(<const char *>s + value_start, at - value_start)))
+        at += 2
+    if at + 2 != n:
+        return None
+    return method, target, headers

@@ -1,5 +1,5 @@
 """Fast path, Python twin: path normalisation, route matching, request-head rewriting,
-whole backend answers read in one go.
+whole request heads and backend answers read in one go.
 
 `_fastpath.pyx` implements the same API in Cython; `fastpath.py` picks one. Keep the two
 in step: the tests run both and a hypothesis test demands identical answers.
@@ -10,7 +10,7 @@ import re
 __all__ = [
     "PathError", "normalize_path", "Router",
     "HOP_BY_HOP", "strip_hop_by_hop", "serialize_request_head", "build_request_head",
-    "build_head", "has_header", "parse_whole_response",
+    "build_head", "has_header", "parse_whole_response", "parse_whole_request",
 ]
 
 _HEX = "0123456789ABCDEFabcdef"
@@ -451,3 +451,43 @@ def parse_whole_response(data):
     if named is not None:
         headers = [pair for pair in headers if pair[0] not in named]
     return status, headers, keep_alive, at
+
+
+# ---------------------------------------------------------------- client requests
+
+# The common request, a head with no body whole in one read, parsed without httptools' callbacks.
+# As for answers, a strict subset of what llhttp takes, read as httptools reads it; None sends
+# the bytes to httptools.
+_REQUEST_LINE = re.compile(rb"(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*) HTTP/1\.1\r\n")
+_FRAMING = frozenset([b"content-length", b"transfer-encoding", b"upgrade"])
+
+
+def parse_whole_request(data):
+    """(method, target, headers) when `data` is exactly one HTTP/1.1 request head with no body
+    and nothing after it, else None.
+
+    `headers` are all the (lower-case name, value) pairs in order, as httptools would report them.
+    Not taken (None): methods other than GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH; a target
+    that does not start with / or holds a character outside RFC 3986's pchar, / and ? (% included,
+    # not); versions other than 1.1; Content-Length, Transfer-Encoding or Upgrade; obs-fold, bare LF,
+    controls or non-ASCII bytes; more than MAX_RESPONSE_FIELDS fields; bytes after the head.
+    """
+    if type(data) is not bytes:
+        return None
+    line = _REQUEST_LINE.match(data)
+    if line is None:
+        return None
+    at = line.end()
+    headers = []
+    while not data.startswith(b"\r\n", at):
+        field = _FIELD_LINE.match(data, at)
+        if field is None or len(headers) >= MAX_RESPONSE_FIELDS:
+            return None
+        at = field.end()
+        name = field.group(1).lower()
+        if name in _FRAMING:
+            return None
+        headers.append((name, field.group(2)))
+    if at + 2 != len(data):
+        return None
+    return line.group(1), line.group(2), headers

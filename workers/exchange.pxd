@@ -5,8 +5,8 @@ from .responding cimport Responding
 
 cdef class Exchange(Responding):
     cpdef special_header(self, kind, value)
-    @cython.locals(method=bytes, version=str)
     cpdef head_complete(self, parser)
+    cpdef check_head(self, bytes method, bint keep_alive, str version, bint upgrade)
     @cython.locals(url=bytes, raw_path=bytes, query=bytes)
     cpdef start(self)
     @cython.locals(headers=list, index=Py_ssize_t, later=Py_ssize_t)

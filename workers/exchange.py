@@ -70,9 +70,8 @@ class Exchange(Responding):
         return None
 
     def head_complete(self, parser):
-        """Validate the parsed head; (status, message) when it must be refused, else None."""
-        self.method = method = parser.get_method()
-        self.keep_alive = keep_alive = parser.should_keep_alive()
+        """Validate the head httptools parsed; (status, message) when it must be refused, else None."""
+        keep_alive = parser.should_keep_alive()
         tokens = self.connection_tokens
         if keep_alive and (tokens is None or b"keep-alive" not in tokens):
             # llhttp keeps an HTTP/1.0 (or 2.0) connection alive only when it says so: this is
@@ -80,6 +79,12 @@ class Exchange(Responding):
             version = "1.1"
         else:
             version = parser.get_http_version()
+        return self.check_head(parser.get_method(), keep_alive, version, parser.should_upgrade())
+
+    def check_head(self, method: bytes, keep_alive: bool, version: str, upgrade: bool):
+        """Validate a parsed head; (status, message) when it must be refused, else None."""
+        self.method = method
+        self.keep_alive = keep_alive
         self.version = version
         if version != "1.1" and version != "1.0":
             return 505, "HTTP Version Not Supported"
@@ -87,7 +92,7 @@ class Exchange(Responding):
             return 501, "CONNECT is not supported"
         if method == b"TRACE":
             return 405, "TRACE is not allowed"
-        if parser.should_upgrade():
+        if upgrade:
             return 501, "Protocol upgrade is not supported"
         if self.host_count > 1 or (self.host_count == 0 and version == "1.1"):
             return 400, "Bad Request: exactly one Host header is required"

@@ -14,3 +14,9 @@ cdef class HttpProtocol:
     cdef public double deadline
     # per-request state: the request being parsed
     cdef public Exchange current
+    cdef _take_whole(self, bytes method, bytes url, list headers)
+    cdef _begin(self)
+    cdef _header(self, bytes name, bytes value)
+    cdef _head_parsed(self, refused)
+    cdef _message_complete(self)
+    cdef _refuse(self, int status, str message)

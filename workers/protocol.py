@@ -1,12 +1,15 @@
 """The client side of a worker: one HttpProtocol per connection, parsed with httptools.
 
 Callbacks only move state; they never await. Requests are answered in the order they
-arrived (pipelining): while one is being answered, later ones wait in `queue`.
+arrived (pipelining): while one is being answered, later ones wait in `queue`. A read that
+holds exactly one request head with no body (the common request) is read by the fast path's
+parse_whole_request instead, and goes through the same steps as httptools' callbacks.
 """
 from collections import deque
 
 import httptools
 
+from gwcore.fastpath import parse_whole_request
 from gwcore.workers import replies
 from gwcore.workers.exchange import Exchange
 from gwcore.workers.flow_control import PEER_FULL, PENDING_BODY, PIPELINE, FlowControl
@@ -68,6 +71,11 @@ class HttpProtocol:
             self.wait = WAIT_HEAD
             self.deadline = self.loop.time() + self.worker.header_read_timeout
         try:
+            if self.current is None:  # httptools is between requests: the fast path may take this one
+                whole = parse_whole_request(data)
+                if whole is not None:
+                    self._take_whole(whole[0], whole[1], whole[2])
+                    return
             self.parser.feed_data(data)
         except _Refused:
             pass
@@ -108,10 +116,7 @@ class HttpProtocol:
     # ------------------------------------------------------------ httptools callbacks
 
     def on_message_begin(self):
-        self.current = Exchange(self)
-        if self.wait != WAIT_HEAD:
-            self.wait = WAIT_HEAD
-            self.deadline = self.loop.time() + self.worker.header_read_timeout
+        self._begin()
 
     def on_url(self, url: bytes):
         current = self.current
@@ -122,24 +127,48 @@ class HttpProtocol:
     def on_header(self, name: bytes, value: bytes):
         # llhttp (strict) already refuses NUL/CR/LF in values, obs-fold, bad tokens,
         # duplicate Content-Length, CL with TE and TE not ending in chunked.
+        self._header(name.lower(), value)
+
+    def on_headers_complete(self):
+        self._head_parsed(self.current.head_complete(self.parser))
+
+    def _take_whole(self, method: bytes, url: bytes, headers: list):
+        """A request head the fast path read: the steps of httptools' callbacks, in their order."""
+        self._begin()
+        current = self.current
+        current.url = url
+        if len(url) > self.worker.max_uri_bytes:
+            self._refuse(414, "URI Too Long")
+        for name, value in headers:
+            self._header(name, value)
+        tokens = current.connection_tokens
+        self._head_parsed(current.check_head(method, tokens is None or b"close" not in tokens, "1.1", False))
+        self._message_complete()
+
+    def _begin(self):
+        self.current = Exchange(self)
+        if self.wait != WAIT_HEAD:
+            self.wait = WAIT_HEAD
+            self.deadline = self.loop.time() + self.worker.header_read_timeout
+
+    def _header(self, name: bytes, value: bytes):
+        """One header of the request being parsed, its name in lower case."""
         current = self.current
         worker = self.worker
         current.header_bytes += len(name) + len(value) + 4
         if current.header_bytes > worker.max_header_bytes or len(current.headers) >= worker.max_header_count:
             self._refuse(431, "Request Header Fields Too Large")
-        name = name.lower()
         kind = worker.special_headers.get(name)
         if kind is not None:
             refused = current.special_header(kind, value)
             if refused is not None:
-                self._refuse(*refused)
+                self._refuse(refused[0], refused[1])
         current.headers.append((name, value))
 
-    def on_headers_complete(self):
+    def _head_parsed(self, refused):
         current = self.current
-        refused = current.head_complete(self.parser)
         if refused is not None:
-            self._refuse(*refused)
+            self._refuse(refused[0], refused[1])
         if current.body_mode:
             self.wait = WAIT_BODY
             self.deadline = self.loop.time() + self.worker.body_read_timeout
@@ -157,6 +186,9 @@ class HttpProtocol:
         self.current.request_body(body)
 
     def on_message_complete(self):
+        self._message_complete()
+
+    def _message_complete(self):
         current = self.current
         self.current = None
         if self.wait == WAIT_BODY:
