@@ -729,8 +729,9 @@ def parse_whole_response(data):
 
     `headers` are (lower-case name, value) pairs without hop-by-hop headers and without those
     that Connection names; `keep_alive` is False when Connection says close. Not taken (None):
-    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, obs-fold, bare LF,
-    controls or non-ASCII bytes, more than MAX_RESPONSE_FIELDS fields, bytes after the body.
+    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, Proxy-Connection
+    (llhttp reads it as Connection), obs-fold, bare LF, controls or non-ASCII bytes, more than
+    MAX_RESPONSE_FIELDS fields, bytes after the body.
     """
     if not PyBytes_CheckExact(data):
         return None
@@ -766,7 +767,7 @@ def parse_whole_response(data):
         if at < 0 or len(headers) >= _MAX_FIELDS:
             return None
         kind = _field_kind(s + start, name_end - start)
-        if kind == _F_TRANSFER_ENCODING:
+        if kind == _F_TRANSFER_ENCODING or kind == _F_PROXY_CONNECTION:
             return None
         if kind == _F_CONNECTION:
             if named is None:
@@ -820,7 +821,7 @@ cdef Py_ssize_t _field_line(const unsigned char *s, Py_ssize_t n, Py_ssize_t at,
 
 
 cdef enum:
-    _F_OTHER, _F_CONTENT_LENGTH, _F_TRANSFER_ENCODING, _F_CONNECTION, _F_UPGRADE, _F_HOP
+    _F_OTHER, _F_CONTENT_LENGTH, _F_TRANSFER_ENCODING, _F_CONNECTION, _F_UPGRADE, _F_PROXY_CONNECTION, _F_HOP
 
 
 cdef int _field_kind(const unsigned char *name, Py_ssize_t size) noexcept:
@@ -839,6 +840,8 @@ cdef int _field_kind(const unsigned char *name, Py_ssize_t size) noexcept:
         return _F_CONNECTION
     if size == 7 and memcmp(low, b"upgrade", 7) == 0:
         return _F_UPGRADE
+    if size == 16 and memcmp(low, b"proxy-connection", 16) == 0:
+        return _F_PROXY_CONNECTION
     return _F_HOP if PyBytes_FromStringAndSize(<const char *>low, size) in _HOP else _F_OTHER
 
 
@@ -910,8 +913,9 @@ def parse_whole_request(data):
     `headers` are all the (lower-case name, value) pairs in order, as httptools would report them.
     Not taken (None): methods other than GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH; a target
     that does not start with / or holds a character outside RFC 3986's pchar, / and ? (% included,
-    # not); versions other than 1.1; Content-Length, Transfer-Encoding or Upgrade; obs-fold, bare LF,
-    controls or non-ASCII bytes; more than MAX_RESPONSE_FIELDS fields; bytes after the head.
+    # not); versions other than 1.1; Content-Length, Transfer-Encoding, Upgrade or Proxy-Connection
+    (llhttp reads it as Connection); obs-fold, bare LF, controls or non-ASCII bytes; more than
+    MAX_RESPONSE_FIELDS fields; bytes after the head.
     """
     if not PyBytes_CheckExact(data):
         return None
@@ -943,7 +947,8 @@ def parse_whole_request(data):
         if at < 0 or len(headers) >= _MAX_FIELDS:
             return None
         kind = _field_kind(s + start, name_end - start)
-        if kind == _F_CONTENT_LENGTH or kind == _F_TRANSFER_ENCODING or kind == _F_UPGRADE:
+        if (kind == _F_CONTENT_LENGTH or kind == _F_TRANSFER_ENCODING or kind == _F_UPGRADE
+                or kind == _F_PROXY_CONNECTION):
             return None
         headers.append((_lower_bytes(s + start, name_end - start),
                         PyBytes_FromStringAndSize(<const char *>s + value_start, at - value_start)))

@@ -405,8 +405,9 @@ def parse_whole_response(data):
 
     `headers` are (lower-case name, value) pairs without hop-by-hop headers and without those
     that Connection names; `keep_alive` is False when Connection says close. Not taken (None):
-    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, obs-fold, bare LF,
-    controls or non-ASCII bytes, more than MAX_RESPONSE_FIELDS fields, bytes after the body.
+    HTTP/1.0, 1xx, 204, 304, Transfer-Encoding, no or several Content-Length, Proxy-Connection
+    (llhttp reads it as Connection), obs-fold, bare LF, controls or non-ASCII bytes, more than
+    MAX_RESPONSE_FIELDS fields, bytes after the body.
     """
     if type(data) is not bytes:
         return None
@@ -429,7 +430,7 @@ def parse_whole_response(data):
         name = field.group(1).lower()
         value = field.group(2)
         if name in HOP_BY_HOP:
-            if name == b"transfer-encoding":
+            if name == b"transfer-encoding" or name == b"proxy-connection":
                 return None
             if name == b"connection":
                 for token in value.split(b","):
@@ -459,7 +460,8 @@ def parse_whole_response(data):
 # As for answers, a strict subset of what llhttp takes, read as httptools reads it; None sends
 # the bytes to httptools.
 _REQUEST_LINE = re.compile(rb"(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*) HTTP/1\.1\r\n")
-_FRAMING = frozenset([b"content-length", b"transfer-encoding", b"upgrade"])
+# what decides the framing or the connection's fate: httptools reads Proxy-Connection as Connection
+_FRAMING = frozenset([b"content-length", b"transfer-encoding", b"upgrade", b"proxy-connection"])
 
 
 def parse_whole_request(data):
@@ -469,8 +471,9 @@ def parse_whole_request(data):
     `headers` are all the (lower-case name, value) pairs in order, as httptools would report them.
     Not taken (None): methods other than GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH; a target
     that does not start with / or holds a character outside RFC 3986's pchar, / and ? (% included,
-    # not); versions other than 1.1; Content-Length, Transfer-Encoding or Upgrade; obs-fold, bare LF,
-    controls or non-ASCII bytes; more than MAX_RESPONSE_FIELDS fields; bytes after the head.
+    # not); versions other than 1.1; Content-Length, Transfer-Encoding, Upgrade or Proxy-Connection
+    (llhttp reads it as Connection); obs-fold, bare LF, controls or non-ASCII bytes; more than
+    MAX_RESPONSE_FIELDS fields; bytes after the head.
     """
     if type(data) is not bytes:
         return None
