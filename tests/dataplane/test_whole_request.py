@@ -263,14 +263,12 @@ def test_refused_whole_request_after_good_one(gw, origin):
     assert [r["target"] for r in origin.records(since=before)] == [f"/api/json/{m}/1"]
 
 
-# ---------------------------------------------------------------- bugs
+# ---------------------------------------------------------------- Proxy-Connection
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `Proxy-Connection: close` closes the connection when httptools parses the head (llhttp "
-    "counts it as Connection) but not when the fast path does (_take_whole looks at Connection only)"))
-def test_bug_proxy_connection_close_same_whole_or_split(gw, origin):
+def test_proxy_connection_close_same_whole_or_split(gw, origin):
+    """llhttp counts Proxy-Connection as Connection: the connection closes however the head arrives."""
     raw = _request(_marker(), extra="Proxy-Connection: close\r\n")
     whole = _exchange(gw, origin, raw, False)
     split = _exchange(gw, origin, raw, True)
     assert split[1] == CLOSED      # httptools: llhttp's should_keep_alive() is False
-    assert whole[1] == CLOSED      # fails: the fast path keeps the connection open
+    assert whole[1] == CLOSED
