@@ -4,7 +4,12 @@ Run as `python origin.py` ; it binds 127.0.0.1 on a free port and prints `PORT <
 The answer is chosen by the first path segment that names a mode (see `MODES`); any other
 path gets the JSON echo. Query parameters tune a mode: `n` (bytes), `ms` (delay),
 `linger_close` (ms after the answer before the origin closes the idle connection); in
-`status` mode, `code` (the status of the JSON echo) and `h-NAME=value` (response headers).
+`status` mode, `code` (the status of the JSON echo) and `h-NAME=value` (response headers); in
+`shape` mode (one fixed answer, SHAPE_HEAD and SHAPE_BODY, however it is sent), `how`: `whole`
+(one write), `split` (head, a pause, body), `chunked` (chunks with pauses), and `conn`: `close`
+(the answer says Connection: close, yet the origin keeps the connection open), `named` (Connection
+names X-Shape-Secret, which the answer carries), `length` (Connection names Content-Length),
+`headbody` (a body even after HEAD).
 
 Control, sent straight to the origin (never recorded):
   GET /__record?since=N   JSON list of the records from index N on
@@ -23,8 +28,19 @@ PATTERN = bytes(range(256)) * 256  # 64 KiB; big bodies repeat it
 KEEP_BODY = 64 * 1024              # raw body bytes kept in a record
 MODES = frozenset([
     "json", "chunked", "big", "bigchunked", "slow", "twocl", "clte", "barecr", "obsfold",
-    "close", "silent", "204", "304", "hop", "sink", "stale", "teold", "status",
+    "close", "silent", "204", "304", "hop", "sink", "stale", "teold", "status", "shape",
 ])
+# The `shape` answer: the same end-to-end fields and body however it is framed and written;
+# values with inner and trailing blanks and an empty one, repeated names, odd-case names.
+SHAPE_HEAD = (b"HTTP/1.1 201 Made It\r\n"
+              b"Content-Type: text/plain; charset=utf-8\r\n"
+              b"X-Shape: one\r\n"
+              b"X-Empty:\r\n"
+              b"X-Spaced: a  b \t \r\n"
+              b"set-cookie: a=1; Path=/\r\n"
+              b"Set-Cookie: b=2\r\n"
+              b"ETAG: \"e-1\"\r\n")
+SHAPE_BODY = b"shape body\r\n\r\nHTTP/1.1 200 OK\r\nnot a head\x00\xff"
 
 
 def pattern_body(n: int):
@@ -255,6 +271,27 @@ class Origin:
         elif mode == "304":
             sock.sendall(b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 11\r\n"
                          + conn_hdr + b"\r\n")
+        elif mode == "shape":
+            how, conn = query.get("how", "whole"), query.get("conn", "")
+            head = SHAPE_HEAD + {"close": b"Connection: close\r\n",
+                                 "named": b"Connection: X-Shape-Secret, keep-alive\r\nX-Shape-Secret: s\r\n",
+                                 "length": b"Connection: Content-Length\r\n",
+                                 }.get(conn, b"") + conn_hdr
+            send_body = not head_only or conn == "headbody"
+            if how == "chunked":
+                sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                if send_body:
+                    for piece in (SHAPE_BODY[:7], SHAPE_BODY[7:]):
+                        time.sleep(0.02)
+                        sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    sock.sendall(b"0\r\n\r\n")
+            else:
+                head += b"Content-Length: %d\r\n\r\n" % len(SHAPE_BODY)
+                if how == "split":
+                    sock.sendall(head)
+                    time.sleep(0.05)
+                    head = b""
+                sock.sendall(head + SHAPE_BODY if send_body else head)
         elif mode == "hop":
             payload = b"hop"
             sock.sendall(
