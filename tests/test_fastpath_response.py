@@ -121,7 +121,7 @@ def test_connection_naming_content_length(twin):
 
 
 def test_hop_by_hop_headers_dropped(twin):
-    data = answer(b"Keep-Alive: timeout=5", b"Proxy-Connection: keep-alive", b"TE: trailers",
+    data = answer(b"Keep-Alive: timeout=5", b"TE: trailers",
                   b"Trailer: X-Trail", b"Upgrade: h2c", b"Proxy-Authorization: Basic c2VjcmV0",
                   b"Connection: keep-alive, Upgrade", b"X-Kept: yes", b"KEEP-ALIVE: max=3")
     assert twin.parse_whole_response(data) == (
@@ -368,16 +368,7 @@ def agrees_with_httptools(result, data):
     assert reading.status == status
     assert reading.body == data[body_start:]
     assert strip_hop_by_hop([(name.lower(), value) for name, value in reading.headers]) == headers
-    if reading.keep_alive != keep_alive and _proxy_connection_close(reading.headers):
-        event("known disagreement: Proxy-Connection: close")    # test_proxy_connection_close_ends_keep_alive
-        return
     assert reading.keep_alive == keep_alive
-
-
-def _proxy_connection_close(headers) -> bool:
-    # llhttp treats Proxy-Connection as Connection; parse_whole_response does not (see the xfail
-    # test below). Remove this carve-out when that test passes.
-    return any(name.lower() == b"proxy-connection" and b"close" in value.lower() for name, value in headers)
 
 
 TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -518,11 +509,9 @@ def test_specific_answers_agree_with_httptools(twin, data):
     agrees_with_httptools(result, data)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: llhttp reads Proxy-Connection like Connection, so "
-                   "httptools' should_keep_alive() is False for 'Proxy-Connection: close'; "
-                   "parse_whole_response drops the header as hop-by-hop and says keep_alive True")
 def test_proxy_connection_close_ends_keep_alive(twin):
+    """llhttp reads Proxy-Connection like Connection: such an answer is left to httptools."""
     data = b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n"
     assert Reading(data).keep_alive is False
     result = twin.parse_whole_response(data)
-    assert result is None or result[2] is False     # left to httptools, or read as httptools reads it
+    assert result is None

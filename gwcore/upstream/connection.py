@@ -169,8 +169,9 @@ class UpstreamConnection:
         if name in HOP_BY_HOP:
             if name == b"transfer-encoding":
                 self.chunked = True
-            elif name == b"connection":
-                self.connection_tokens = value
+            elif name == b"connection":  # every Connection header counts, as in strip_hop_by_hop
+                tokens = self.connection_tokens
+                self.connection_tokens = value if tokens is None else tokens + b"," + value
             return
         if name == b"content-length":
             self.content_lengths += 1

@@ -255,18 +255,14 @@ def test_failing_exchange_is_told_the_answer_is_lost(taken):
         assert conn.closed and conn.transport.closed and conn.exchange is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the fast path keeps the connection alive after "
-                   "'Proxy-Connection: close', which llhttp reads like Connection: close (httptools path: False)")
 def test_proxy_connection_close_read_the_same_in_pieces():
     data = b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n"
     assert read(new_connection(), data, [10])[-1] == ("complete", False)
     assert read(new_connection(), data) == read(new_connection(), data, [10])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (httptools path, pre-existing): on_header keeps only the last "
-                   "Connection header's tokens, so a header named in an earlier Connection header is passed "
-                   "on; the fast path drops it (as strip_hop_by_hop does): the two paths disagree")
 def test_two_connection_headers_read_the_same_in_pieces():
+    """Every Connection header's names are dropped, however the answer arrives."""
     data = (b"HTTP/1.1 200 OK\r\nConnection: X-First\r\nX-First: 1\r\nConnection: X-Second\r\n"
             b"X-Second: 2\r\nX-Kept: k\r\nContent-Length: 0\r\n\r\n")
     whole = read(new_connection(), data)
