@@ -572,6 +572,9 @@ HOP_BY_HOP = frozenset([
     b"transfer-encoding", b"upgrade", b"proxy-authorization",
 ])
 cdef frozenset _HOP = HOP_BY_HOP
+# Names a Connection header cannot take away: the hop-by-hop ones go anyway, and
+# Content-Length frames the message, so dropping it would leave the body unframed.
+cdef frozenset _NOT_OPTIONS = HOP_BY_HOP | {b"content-length"}
 
 # Bit L set when some hop-by-hop name is L bytes long: most names are ruled out by their
 # length alone, before any hashing.
@@ -607,7 +610,7 @@ def strip_hop_by_hop(headers):
         if _is_connection(name):
             for token in value.split(b","):
                 token = token.strip().lower()
-                if token:
+                if token and token not in _NOT_OPTIONS:
                     if named is None:
                         named = set()
                     named.add(token)
@@ -856,7 +859,7 @@ cdef bytes _lower_bytes(const unsigned char *text, Py_ssize_t size):
 
 cdef bint _connection_tokens(const unsigned char *value, Py_ssize_t size, set named) except -1:
     """Reads a Connection value's tokens: False when one is close; the names other than
-    hop-by-hop ones go into `named`."""
+    hop-by-hop ones and Content-Length go into `named`."""
     cdef Py_ssize_t at = 0, start, end
     cdef bint keep = True
     cdef bytes token
@@ -875,7 +878,7 @@ cdef bint _connection_tokens(const unsigned char *value, Py_ssize_t size, set na
         token = _lower_bytes(value + start, end - start)
         if end - start == 5 and memcmp(PyBytes_AS_STRING(token), b"close", 5) == 0:
             keep = False
-        elif not (end - start == 10 and memcmp(PyBytes_AS_STRING(token), b"keep-alive", 10) == 0) and token not in _HOP:
+        elif not (end - start == 10 and memcmp(PyBytes_AS_STRING(token), b"keep-alive", 10) == 0) and token not in _NOT_OPTIONS:
             named.add(token)
     return keep
 

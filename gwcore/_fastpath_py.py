@@ -332,6 +332,9 @@ HOP_BY_HOP = frozenset([
     b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer",
     b"transfer-encoding", b"upgrade", b"proxy-authorization",
 ])
+# Names a Connection header cannot take away: the hop-by-hop ones go anyway, and
+# Content-Length frames the message, so dropping it would leave the body unframed.
+_NOT_OPTIONS = HOP_BY_HOP | {b"content-length"}
 
 
 def strip_hop_by_hop(headers):
@@ -344,7 +347,7 @@ def strip_hop_by_hop(headers):
         if name == b"connection":
             for token in value.split(b","):
                 token = token.strip().lower()
-                if token:
+                if token and token not in _NOT_OPTIONS:
                     if named is None:
                         named = set()
                     named.add(token)
@@ -437,7 +440,7 @@ def parse_whole_response(data):
                     token = token.strip(b" \t").lower()
                     if token == b"close":
                         keep_alive = False
-                    elif token and token not in HOP_BY_HOP:
+                    elif token and token not in _NOT_OPTIONS:
                         named = named or set()
                         named.add(token)
             continue

@@ -42,6 +42,12 @@ def test_strip_keeps_everything_else(twin):
     assert all(a is b for a, b in zip(result, headers))    # the pairs themselves, not copies
 
 
+def test_strip_never_takes_content_length_for_a_connection_option(twin):
+    """Content-Length frames the body sent on: a Connection naming it drops the rest only."""
+    headers = [(b"connection", b"Content-Length, x-gone"), (b"x-gone", b"1"), (b"content-length", b"3")]
+    assert twin.strip_hop_by_hop(headers) == [(b"content-length", b"3")]
+
+
 def test_strip_empty(twin):
     assert twin.strip_hop_by_hop([]) == []
 

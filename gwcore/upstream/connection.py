@@ -188,6 +188,7 @@ class UpstreamConnection:
         headers = self.headers
         if self.connection_tokens is not None:
             named = {t.strip().lower() for t in self.connection_tokens.split(b",")}
+            named.discard(b"content-length")  # it frames the body: never a connection option
             headers = [h for h in headers if h[0] not in named]
         self.exchange.upstream_headers(status, headers)
         if self.head_request:

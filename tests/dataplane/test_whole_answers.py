@@ -149,10 +149,6 @@ def test_head_answer_with_a_body_sent_by_mistake_then_a_pipelined_request(gw):
         assert after.status == 200 and after.json()["target"] == "/api/json/after-head-body"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (pre-existing, both paths): an answer whose Connection names "
-                   "Content-Length loses that field (as Connection-named fields are dropped), yet the exchange "
-                   "frames the body by content_lengths: the client gets a body with neither Content-Length nor "
-                   "chunked framing nor Connection: close on a kept-alive connection")
 @pytest.mark.parametrize("how", ["whole", "split"])
 def test_answer_whose_connection_names_content_length_is_still_framed(gw, how):
     with Conn(gw.port, timeout=2) as conn:
