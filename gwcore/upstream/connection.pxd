@@ -14,6 +14,7 @@ cdef class UpstreamConnection:
     cdef public list headers
     cdef public UpstreamClient exchange
     cdef public bint closed, reused, write_paused, got_bytes, chunked, head_request, interim, fresh
+    cdef public bint head_done, head_keep_alive
     cdef public Py_ssize_t content_lengths
     cpdef _reset(self)
     cpdef attach(self, UpstreamClient exchange, bint head_request)
@@ -21,4 +22,5 @@ cdef class UpstreamConnection:
     cpdef close(self)
     cpdef abort(self)
     cpdef _finish(self, bint keep_alive)
+    cdef _finish_head(self, UpstreamClient exchange)
     cdef bint _take_whole(self, UpstreamClient exchange, bytes data) except -1

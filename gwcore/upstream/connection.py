@@ -50,7 +50,7 @@ class UpstreamConnection:
         "pool", "transport", "parser", "closed", "reused", "write_paused", "idle_since",
         # per-response state
         "exchange", "headers", "got_bytes", "content_lengths", "chunked", "head_request",
-        "connection_tokens", "interim", "fresh",
+        "connection_tokens", "interim", "fresh", "head_done", "head_keep_alive",
     )
 
     def __init__(self, pool):
@@ -73,6 +73,8 @@ class UpstreamConnection:
         self.connection_tokens = None
         self.interim = False
         self.fresh = True           # nothing of this answer has been read: httptools is between messages
+        self.head_done = False      # a HEAD answer's head is read: it completes when this read is parsed
+        self.head_keep_alive = False
 
     # -------------------------------------------------- lending
 
@@ -114,11 +116,16 @@ class UpstreamConnection:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
-            self.exchange = None
-            self.close()
-            exchange.upstream_failed("malformed", True)
-            return
-        if self.exchange is exchange:
+            if self.head_done:  # garbage after a HEAD answer: the answer itself is whole
+                self.head_keep_alive = False
+            else:
+                self.exchange = None
+                self.close()
+                exchange.upstream_failed("malformed", True)
+                return
+        if self.head_done:
+            self._finish_head(exchange)
+        elif self.exchange is exchange:
             exchange.upstream_flush()
 
     def _take_whole(self, exchange, data) -> bool:
@@ -192,13 +199,16 @@ class UpstreamConnection:
             headers = [h for h in headers if h[0] not in named]
         self.exchange.upstream_headers(status, headers)
         if self.head_request:
-            # httptools cannot be told that a HEAD response has no body: finish it here and
-            # give the next response a fresh parser.
-            self._finish(self.parser.should_keep_alive())
-            self.parser = httptools.HttpResponseParser(self)
+            # httptools cannot be told that a HEAD answer has no body, and goes on reading this
+            # read's bytes as one: the answer completes after feed_data (_finish_head), so that
+            # nothing the parser reads past the head can reach an exchange lent the connection next.
+            self.head_done = True
+            self.head_keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes):
-        if self.exchange is not None:
+        if self.head_done:  # bytes after a HEAD answer: the backend cannot be trusted with another
+            self.head_keep_alive = False
+        elif self.exchange is not None:
             self.exchange.upstream_body(body)
 
     def on_message_complete(self):
@@ -211,6 +221,14 @@ class UpstreamConnection:
             return
         if self.exchange is not None and not self.head_request:
             self._finish(self.parser.should_keep_alive())
+
+    def _finish_head(self, exchange):
+        """The HEAD answer's read is parsed: a fresh parser for the next answer, and the exchange
+        completes (kept alive only if nothing but the head came)."""
+        self.head_done = False
+        self.parser = httptools.HttpResponseParser(self)
+        if self.exchange is exchange:
+            self._finish(self.head_keep_alive)
 
     def _finish(self, keep_alive: bool):
         exchange = self.exchange

@@ -135,12 +135,8 @@ def test_head_answer_with_a_body_sent_by_mistake(gw):
         assert after.status == 200 and after.json()["target"] == "/api/json/after-head-body"
 
 
-@pytest.mark.xfail(strict=False, reason="BUG (pre-existing HEAD handling, not the fast path): the pipelined "
-                   "request is lent the upstream connection inside upstream_complete, and the old parser feeds "
-                   "it the body the origin wrongly sent after the HEAD answer: the client connection is closed. "
-                   "test_body_after_head_answer_never_reaches_the_next_exchange (tests/upstream) shows it exactly")
 def test_head_answer_with_a_body_sent_by_mistake_then_a_pipelined_request(gw):
-    with Conn(gw.port, timeout=0.5) as conn:     # today the gateway gives up on it after a second
+    with Conn(gw.port, timeout=2) as conn:
         _send(conn, "/dp/v1/shape?how=whole&conn=headbody", method="HEAD")
         _send(conn, "/dp/v1/json/after-head-body")
         head = conn.response(head_request=True)
