@@ -10,11 +10,11 @@ cdef class UpstreamClient:
 
 
 cdef class UpstreamConnection:
-    cdef public object pool, transport, parser, idle_since, connection_tokens
+    cdef public object pool, transport, parser, idle_since
     cdef public list headers
     cdef public UpstreamClient exchange
     cdef public bint closed, reused, write_paused, got_bytes, chunked, head_request, interim, fresh
-    cdef public bint head_done, head_keep_alive
+    cdef public bint head_done, head_keep_alive, has_connection
     cdef public Py_ssize_t content_lengths
     cpdef _reset(self)
     cpdef attach(self, UpstreamClient exchange, bint head_request)

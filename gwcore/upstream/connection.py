@@ -7,7 +7,7 @@ that one does not take goes to httptools as before.
 
 import httptools
 
-from gwcore.fastpath import HOP_BY_HOP, parse_whole_response
+from gwcore.fastpath import HOP_BY_HOP, parse_whole_response, strip_hop_by_hop
 
 
 class UpstreamClient:
@@ -50,7 +50,7 @@ class UpstreamConnection:
         "pool", "transport", "parser", "closed", "reused", "write_paused", "idle_since",
         # per-response state
         "exchange", "headers", "got_bytes", "content_lengths", "chunked", "head_request",
-        "connection_tokens", "interim", "fresh", "head_done", "head_keep_alive",
+        "has_connection", "interim", "fresh", "head_done", "head_keep_alive",
     )
 
     def __init__(self, pool):
@@ -65,12 +65,12 @@ class UpstreamConnection:
         self._reset()
 
     def _reset(self):
-        self.headers = []           # end-to-end headers only: hop-by-hop ones never get here
+        self.headers = []           # end-to-end headers, and Connection ones until the head ends
         self.got_bytes = False
         self.content_lengths = 0
         self.chunked = False
         self.head_request = False
-        self.connection_tokens = None
+        self.has_connection = False
         self.interim = False
         self.fresh = True           # nothing of this answer has been read: httptools is between messages
         self.head_done = False      # a HEAD answer's head is read: it completes when this read is parsed
@@ -176,9 +176,9 @@ class UpstreamConnection:
         if name in HOP_BY_HOP:
             if name == b"transfer-encoding":
                 self.chunked = True
-            elif name == b"connection":  # every Connection header counts, as in strip_hop_by_hop
-                tokens = self.connection_tokens
-                self.connection_tokens = value if tokens is None else tokens + b"," + value
+            elif name == b"connection":  # kept until the head ends: strip_hop_by_hop reads them all
+                self.has_connection = True
+                self.headers.append((name, value))
             return
         if name == b"content-length":
             self.content_lengths += 1
@@ -193,10 +193,8 @@ class UpstreamConnection:
             self.interim = True
             return
         headers = self.headers
-        if self.connection_tokens is not None:
-            named = {t.strip().lower() for t in self.connection_tokens.split(b",")}
-            named.discard(b"content-length")  # it frames the body: never a connection option
-            headers = [h for h in headers if h[0] not in named]
+        if self.has_connection:
+            headers = strip_hop_by_hop(headers)
         self.exchange.upstream_headers(status, headers)
         if self.head_request:
             # httptools cannot be told that a HEAD answer has no body, and goes on reading this
@@ -217,7 +215,7 @@ class UpstreamConnection:
             self.headers = []
             self.content_lengths = 0
             self.chunked = False
-            self.connection_tokens = None
+            self.has_connection = False
             return
         if self.exchange is not None and not self.head_request:
             self._finish(self.parser.should_keep_alive())
